@@ -1,0 +1,3 @@
+from paperlens.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The Qt-free heart of PaperLens: documents, the engine, results. Never import Qt here."""

@@ -1,0 +1,100 @@
+"""Our own exception types. Each carries one sentence a user understands: what happened and what to do.
+
+Code that catches a third-party failure (llama.cpp, pymupdf, Pillow, OpenCV, sqlite) turns it into one of these, so
+the CLI can print `str(error)` and exit non-zero, and the window can show it, without a traceback.
+"""
+
+from __future__ import annotations
+
+
+class PaperLensError(Exception):
+    """Base class: `str(err)` is the user-facing sentence."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} {self.hint}" if self.hint else self.message
+
+
+# --- models and the engine -------------------------------------------------------------------------------------------
+class ModelError(PaperLensError):
+    """Something is wrong with the model files (missing, corrupt, of another model)."""
+
+    exit_code = 3
+
+
+class ModelNotFound(ModelError):
+    """No usable text model or projector in the model folder."""
+
+
+class ModelInvalid(ModelError):
+    """A file is truncated, corrupt, not GGUF, or not a MiniCPM-V 4.6 file."""
+
+
+class ProjectorMismatch(ModelError):
+    """The projector does not belong to the text model."""
+
+
+class EngineError(PaperLensError):
+    """The engine could not run a task."""
+
+    exit_code = 4
+
+
+class EngineNotLoaded(EngineError):
+    pass
+
+
+class ImageDecodeError(EngineError):
+    """The page image could not be decoded or is empty."""
+
+
+class ContextOverflow(EngineError):
+    """The prompt (image tokens + text) would not fit in the context window."""
+
+
+class OutOfMemory(EngineError):
+    """llama.cpp could not allocate memory for the model, the context or the image."""
+
+
+# --- documents ------------------------------------------------------------------------------------------------------
+class DocumentError(PaperLensError):
+    """A document (PDF, image) could not be opened or a page could not be rendered."""
+
+    exit_code = 2
+
+
+class PasswordRequired(DocumentError):
+    """The PDF is encrypted and no password was given."""
+
+
+class WrongPassword(DocumentError):
+    """The password given does not open the PDF."""
+
+
+class ImageTooLarge(DocumentError):
+    """The image has more pixels than we are willing to decode (decompression bomb guard)."""
+
+
+class CameraError(PaperLensError):
+    """The camera is missing, busy, or stopped sending frames."""
+
+    exit_code = 5
+
+
+# --- results ---------------------------------------------------------------------------------------------------------
+class ExportError(PaperLensError):
+    """A result could not be written (missing or read-only folder, full disk, bad name)."""
+
+    exit_code = 6
+
+
+class LibraryError(PaperLensError):
+    """The results database could not be opened or written."""
+
+    exit_code = 7

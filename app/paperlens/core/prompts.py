@@ -1,0 +1,115 @@
+"""Every prompt PaperLens sends, in one place, versioned.
+
+Bump PROMPT_VERSION whenever a prompt's wording changes: cached results are keyed by it, so a new wording re-runs
+pages instead of serving answers to the old question.
+
+MiniCPM-V 4.6 uses ChatML. The instruct model expects thinking switched off, which its template does by writing an
+empty think block after the assistant header.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+PROMPT_VERSION = 1
+
+IM_START = "<|im_start|>"
+IM_END = "<|im_end|>"
+THINK_OFF = "<think>\n\n</think>\n\n"
+# Every task about a page starts the same way, so the state after the image serves parsing and every question alike.
+PAGE_PREFIX = f"{IM_START}user\n"
+
+PARSE_INSTRUCTION = (
+    "Convert this document page to Markdown. Transcribe all text in natural reading order. "
+    "Keep headings (#), lists, bold and italic. Write tables as Markdown tables, or as HTML tables when cells span "
+    "rows or columns. Write formulas as LaTeX ($...$ inline, $$...$$ for display). "
+    "Output only the Markdown, with no commentary."
+)
+
+ASK_PAGE_HINT = "Answer about the document page in the image, concisely."
+
+ASK_DOCUMENT_SYSTEM = (
+    "Answer the question using only the document text below, which is split into pages marked [Page N]. "
+    "Name the pages you used, like (page 2). If the text does not contain the answer, say so."
+)
+
+
+@dataclass(frozen=True)
+class Task:
+    """What to do with a page. `kind` is "parse", "ask" (about the page image) or "ask_document" (text only)."""
+
+    kind: str
+    question: str = ""
+    history: tuple[tuple[str, str], ...] = ()  # earlier (question, answer) pairs of the same chat
+    context: str = ""  # for ask_document: the document's text with [Page N] markers
+    max_tokens: int | None = None
+
+    @property
+    def uses_image(self) -> bool:
+        return self.kind in ("parse", "ask")
+
+    @property
+    def cache_name(self) -> str:
+        """The task's part of a result's cache key."""
+        return f"{self.kind}-v{PROMPT_VERSION}"
+
+
+def parse_task(max_tokens: int | None = None) -> Task:
+    return Task("parse", max_tokens=max_tokens)
+
+
+def ask_task(question: str, history: tuple[tuple[str, str], ...] = (), max_tokens: int | None = None) -> Task:
+    return Task("ask", question=question.strip(), history=tuple(history), max_tokens=max_tokens)
+
+
+def ask_document_task(question: str, context: str, history: tuple[tuple[str, str], ...] = ()) -> Task:
+    return Task("ask_document", question=question.strip(), history=tuple(history), context=context)
+
+
+@dataclass(frozen=True)
+class PromptParts:
+    """A prompt split around the image: `before` + image + `after`. Without an image, `before` + `after`.
+
+    The split is what lets a follow-up question reuse the page: everything up to the end of the image is the same
+    for every question about that page, so its encoded state can be kept and restored.
+    """
+
+    before: str
+    after: str
+    image: bool = field(default=True)
+
+
+def _assistant_turn(answer: str | None = None) -> str:
+    head = f"{IM_START}assistant\n{THINK_OFF}"
+    return head if answer is None else f"{head}{answer}{IM_END}\n"
+
+
+def _system(text: str) -> str:
+    return f"{IM_START}system\n{text}{IM_END}\n"
+
+
+def build_prompt(task: Task) -> PromptParts:
+    if task.kind == "parse":
+        return PromptParts(
+            before=PAGE_PREFIX,
+            after=f"\n{PARSE_INSTRUCTION}{IM_END}\n{_assistant_turn()}",
+        )
+    if task.kind == "ask":
+        if not task.question:
+            raise ValueError("The question is empty.")
+        turns = ""
+        first = True
+        for q, a in (*task.history, (task.question, None)):
+            prefix = f"\n{ASK_PAGE_HINT}\n" if first else f"{IM_START}user\n"
+            turns += f"{prefix}{q}{IM_END}\n{_assistant_turn(a)}"
+            first = False
+        return PromptParts(before=PAGE_PREFIX, after=turns)
+    if task.kind == "ask_document":
+        if not task.question:
+            raise ValueError("The question is empty.")
+        text = _system(f"{ASK_DOCUMENT_SYSTEM}\n\n{task.context}")
+        for q, a in task.history:
+            text += f"{IM_START}user\n{q}{IM_END}\n{_assistant_turn(a)}"
+        text += f"{IM_START}user\n{task.question}{IM_END}\n{_assistant_turn()}"
+        return PromptParts(before=text, after="", image=False)
+    raise ValueError(f"Unknown task kind: {task.kind!r}")
