@@ -58,7 +58,9 @@ class RunResult:
 
     @classmethod
     def from_dict(cls, data: dict) -> RunResult:
-        return cls(text=data["text"], finish=Finish(data["finish"]), stats=RunStats.from_dict(data.get("stats", {})))
+        return cls(
+            text=data["text"], finish=Finish(data["finish"]), stats=RunStats.from_dict(data.get("stats", {}))
+        )
 
 
 @dataclass
@@ -78,7 +80,12 @@ class PageResult:
 
     def to_dict(self) -> dict:
         """The CLI's JSON shape for a page."""
-        d = {"page": self.page, "markdown": self.markdown, "finish": self.finish.value, "stats": self.stats.to_dict()}
+        d = {
+            "page": self.page,
+            "markdown": self.markdown,
+            "finish": self.finish.value,
+            "stats": self.stats.to_dict(),
+        }
         d["cached"] = self.cached
         if self.error:
             d["error"] = self.error

@@ -1,0 +1,667 @@
+"""The one owner of llama.cpp: MiniCPM-V 4.6's text model plus its vision projector.
+
+Why we drive llama.cpp's multimodal API ourselves instead of calling `MTMDChatHandler`:
+- the handler encodes the image again on every call, so a follow-up question would cost a whole page again; we keep
+  the context state right after the image (recurrent Gated-DeltaNet layers included) and restore it instead;
+- the handler loads the projector lazily inside the first chat call; we load it up front in `load()`;
+- we need cancel between tokens and between image slices, a repetition guard, and honest per-run figures.
+
+Exactly one thread may use an Engine at a time (the GUI's model worker, or the CLI's main thread). `cancel` events may
+be set from any thread.
+"""
+
+from __future__ import annotations
+
+import codecs
+import ctypes
+import logging
+import os
+import sys
+import threading
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from PIL import Image
+
+from paperlens.core.errors import (
+    ContextOverflow,
+    EngineError,
+    EngineNotLoaded,
+    ImageDecodeError,
+    ModelInvalid,
+    OutOfMemory,
+    ProjectorMismatch,
+)
+from paperlens.core.models import ModelFile, ModelSet, check_pair, inspect_gguf
+from paperlens.core.prompts import Task, build_prompt
+from paperlens.core.runs import Finish, RunResult, RunStats
+
+log = logging.getLogger(__name__)
+llama_log = logging.getLogger("paperlens.llama")
+
+DEVICES = ("auto", "cpu", "gpu")
+ChunkCallback = Callable[[str], None]
+
+
+@dataclass
+class EngineConfig:
+    """How to load and run the model. Defaults are the ones measured best on a 2-core CPU (see README)."""
+
+    mode: str = "4x"  # "4x" (dense OCR, default) or "16x" (4x fewer image tokens, faster)
+    device: str = "auto"  # "cpu", "gpu" or "auto" (GPU when this llama-cpp-python build can offload)
+    gpu_layers: int = -1  # text layers to offload on GPU (-1 = all)
+    n_threads: int | None = None  # None: all physical cores
+    n_ctx: int = 8192  # a 4x page is ~2,300 image tokens; leaves room for a long Markdown page
+    n_batch: int = 512
+    flash_attn: bool = True  # cuts the 4x image encode on CPU by about a third (MODEL_FACTS)
+    max_tokens: int = 4096
+    temperature: float = 0.0  # greedy: transcription wants the likeliest text, not variety
+    repeat_penalty: float = 1.05
+    seed: int = 0
+    repetition_guard: bool = True
+    suppress_eos: bool = False  # for the synthetic twin: keep runs at max_tokens (benchmarks)
+    page_states: int = 3  # encoded pages kept for follow-up questions
+
+
+@dataclass
+class _PageState:
+    """The context right after a page's image: restoring it skips the image encode for a follow-up question."""
+
+    data: bytes
+    n_tokens: int
+    input_ids: list[int]
+    image_tokens: int
+    slices: int
+    prompt_tokens: int
+
+
+class RepetitionGuard:
+    """Spots a generation stuck in a loop: the same run of tokens repeated back to back.
+
+    A loop is a period p (1..max_period tokens) repeated at least `min_repeats` times that covers at least
+    `min_span` tokens at the end of the output. Ordinary repetition in documents (a table's separator row, a list of
+    similar items) is far shorter than `min_span` tokens of exact back-to-back copies.
+    """
+
+    def __init__(self, min_span: int = 160, min_repeats: int = 4, max_period: int = 120) -> None:
+        self.min_span = min_span
+        self.min_repeats = min_repeats
+        self.max_period = max_period
+
+    def loop_start(self, tokens: list[int]) -> int | None:
+        """Index where the repetition starts (after one kept copy), or None when there is no loop."""
+        n = len(tokens)
+        if n < self.min_span:
+            return None
+        for p in range(1, min(self.max_period, n // self.min_repeats) + 1):
+            unit = tokens[n - p :]
+            repeats = 1
+            i = n - 2 * p
+            while i >= 0 and tokens[i : i + p] == unit:
+                repeats += 1
+                i -= p
+            if repeats >= self.min_repeats and repeats * p >= self.min_span:
+                first = i + p  # start of the first copy
+                return first + p  # keep one copy
+        return None
+
+
+def _peak_rss_mb() -> float:
+    try:
+        import resource
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak / 1024 if sys.platform != "darwin" else peak / (1024 * 1024)
+    except ImportError:  # Windows
+        import psutil
+
+        return getattr(psutil.Process().memory_info(), "peak_wset", 0) / (1024 * 1024)
+
+
+class _LlamaLog:
+    """Routes llama.cpp's and the projector's log lines into Python logging, and remembers recent errors.
+
+    Without this, `verbose=False` still lets the projector print slicing and timing lines to stderr, and a failed
+    load gives us only "failed to load model" with the real reason lost on stderr.
+    """
+
+    def __init__(self) -> None:
+        self.recent: deque[str] = deque(maxlen=40)
+        self._line = ""
+        self._callback = None
+
+    def install(self, llama_cpp, mtmd_cpp) -> None:
+        levels = {
+            0: logging.CRITICAL,
+            1: logging.INFO,
+            2: logging.WARNING,
+            3: logging.ERROR,
+            4: logging.DEBUG,
+        }
+
+        @llama_cpp.llama_log_callback
+        def callback(level, text, _user):
+            try:
+                msg = text.decode("utf-8", "replace") if text else ""
+            except Exception:  # never let an exception cross into C
+                return
+            self._line += msg
+            if not self._line.endswith("\n"):
+                return
+            line, self._line = self._line.rstrip("\n"), ""
+            lvl = levels.get(level, logging.DEBUG)
+            self.recent.append(line)
+            llama_log.log(lvl if lvl >= logging.WARNING else logging.DEBUG, "%s", line)
+
+        self._callback = callback  # keep a reference: C holds only the pointer
+        llama_cpp.llama_log_set(callback, ctypes.c_void_p(0))
+        for name in ("mtmd_log_set", "mtmd_helper_log_set"):
+            fn = getattr(mtmd_cpp, name, None)
+            if fn is not None:
+                try:
+                    fn(callback, ctypes.c_void_p(0))
+                except Exception as exc:  # a binding mismatch must not stop the engine
+                    log.debug("cannot route %s: %s", name, exc)
+
+    def mentions(self, *words: str) -> bool:
+        text = "\n".join(self.recent).lower()
+        return any(w in text for w in words)
+
+    def clear(self) -> None:
+        self.recent.clear()
+
+
+_LOG = _LlamaLog()
+
+
+def gpu_offload_supported() -> bool:
+    import llama_cpp
+
+    try:
+        return bool(llama_cpp.llama_supports_gpu_offload())
+    except AttributeError:
+        return False
+
+
+@dataclass
+class EngineInfo:
+    """What the status bar and `paperlens doctor` show about a loaded engine."""
+
+    text_model: str = ""
+    projector: str = ""
+    mode: str = ""
+    device: str = ""
+    n_threads: int = 0
+    load_s: float = 0.0
+    extras: dict = field(default_factory=dict)
+
+
+class Engine:
+    """MiniCPM-V 4.6 through llama.cpp. `load()` once, then `run()` tasks on page images, then `close()`."""
+
+    def __init__(self, models: ModelSet, config: EngineConfig | None = None) -> None:
+        self.models = models
+        self.config = config or EngineConfig()
+        self.info = EngineInfo()
+        self._llama = None
+        self._mtmd = None
+        self._mtmd_cpp = None
+        self._llama_cpp = None
+        self._text: ModelFile | None = None
+        self._projector: ModelFile | None = None
+        self._states: OrderedDict[str, _PageState] = OrderedDict()
+        self._lock = threading.Lock()
+
+    # -- lifecycle -----------------------------------------------------------------------------------------------------
+    @property
+    def loaded(self) -> bool:
+        return self._llama is not None and self._mtmd is not None
+
+    @property
+    def mode(self) -> str:
+        return self.config.mode
+
+    def _resolve_device(self) -> str:
+        dev = self.config.device
+        if dev not in DEVICES:
+            raise ValueError(f"device must be one of {DEVICES}")
+        if dev == "cpu":
+            return "cpu"
+        supported = gpu_offload_supported()
+        if dev == "gpu" and not supported:
+            raise EngineError(
+                "This installation of llama-cpp-python was built without GPU support, so it cannot use the GPU.",
+                hint="Choose the CPU device, or reinstall llama-cpp-python with CUDA/Metal/Vulkan (see README).",
+            )
+        return "gpu" if supported else "cpu"
+
+    def load(self) -> None:
+        """Load the text model and the projector of the configured mode. Raises our own errors, never llama.cpp's."""
+        if self.loaded:
+            return
+        t0 = time.perf_counter()
+        text, projector = self.models.require(self.config.mode)
+        self._check_files(text, projector)
+        self._check_memory(text, projector)
+        device = self._resolve_device()
+        import llama_cpp
+        import llama_cpp.mtmd_cpp as mtmd_cpp
+
+        self._llama_cpp, self._mtmd_cpp = llama_cpp, mtmd_cpp
+        _LOG.install(llama_cpp, mtmd_cpp)
+        _LOG.clear()
+        n_threads = self.config.n_threads or _physical_cores()
+        gpu_layers = (self.config.gpu_layers if self.config.gpu_layers >= 0 else -1) if device == "gpu" else 0
+        try:
+            llama = llama_cpp.Llama(
+                model_path=str(text.path),
+                n_ctx=self.config.n_ctx,
+                n_batch=self.config.n_batch,
+                n_ubatch=self.config.n_batch,
+                n_threads=n_threads,
+                n_threads_batch=n_threads,
+                n_gpu_layers=gpu_layers,
+                flash_attn=self.config.flash_attn,
+                seed=self.config.seed,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise self._load_error(text, "text model", exc) from exc
+        _LOG.install(llama_cpp, mtmd_cpp)  # Llama() installs its own printer; take the log back
+        try:
+            params = mtmd_cpp.mtmd_context_params_default()
+            params.use_gpu = device == "gpu"
+            params.print_timings = False
+            params.n_threads = n_threads
+            params.flash_attn_type = (
+                llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED
+                if self.config.flash_attn
+                else llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED
+            )
+            mtmd = mtmd_cpp.mtmd_init_from_file(str(projector.path).encode(), llama.model, params)
+        except Exception as exc:  # the binding raises various types on bad files
+            llama.close()
+            raise self._load_error(projector, "projector", exc) from exc
+        if not mtmd:
+            llama.close()
+            raise self._load_error(projector, "projector", None)
+        if not mtmd_cpp.mtmd_support_vision(mtmd):
+            mtmd_cpp.mtmd_free(mtmd)
+            llama.close()
+            raise ModelInvalid(f"{projector.path.name} is not a vision projector.")
+        self._llama, self._mtmd = llama, mtmd
+        self._text, self._projector = text, projector
+        self.info = EngineInfo(
+            text_model=text.path.name,
+            projector=projector.path.name,
+            mode=self.config.mode,
+            device=device,
+            n_threads=n_threads,
+            load_s=time.perf_counter() - t0,
+        )
+        log.info(
+            "engine loaded in %.1fs: %s + %s (%s, %s)",
+            self.info.load_s,
+            text.path.name,
+            projector.path.name,
+            self.config.mode,
+            device,
+        )
+
+    def _check_files(self, text: ModelFile, projector: ModelFile) -> None:
+        # Files can change on disk after the folder was scanned (a download finishing, a copy cut short).
+        for f, what in ((text, "text model"), (projector, "projector")):
+            fresh = inspect_gguf(f.path)
+            if fresh.problem:
+                raise ModelInvalid(f"The {what} {f.path.name} cannot be used: {fresh.problem}.")
+        check_pair(text, projector)
+
+    def _check_memory(self, text: ModelFile, projector: ModelFile) -> None:
+        """Refuse early, with a sentence, when the machine clearly lacks the memory (instead of being killed)."""
+        import psutil
+
+        need = text.size + projector.size + 600 * 2**20  # weights + context, compute buffers and image work
+        avail = psutil.virtual_memory().available
+        if os.environ.get("PAPERLENS_FAKE_AVAILABLE_MB"):  # lets tests show the refusal without eating memory
+            avail = int(os.environ["PAPERLENS_FAKE_AVAILABLE_MB"]) * 2**20
+        if avail < need:
+            raise OutOfMemory(
+                f"Not enough free memory to load the model: it needs about {need / 2**30:.1f} GB, "
+                f"{avail / 2**30:.1f} GB is free.",
+                hint="Close other programs, or use the 16x mode and a smaller quantization.",
+            )
+
+    def _load_error(self, f: ModelFile, what: str, exc: Exception | None) -> Exception:
+        if _LOG.mentions("failed to allocate", "out of memory", "cudamalloc failed", "unable to allocate"):
+            return OutOfMemory(
+                f"Not enough memory to load the {what} {f.path.name}.",
+                hint="Close other programs, lower the GPU layers, or use the CPU.",
+            )
+        if what == "projector" and _LOG.mentions("mismatch", "n_embd", "embedding"):
+            return ProjectorMismatch(f"The projector {f.path.name} does not fit the text model.")
+        detail = next(
+            (line for line in reversed(_LOG.recent) if "error" in line.lower() or "fail" in line.lower()), ""
+        )
+        reason = f" ({detail.strip()})" if detail else ""
+        return ModelInvalid(
+            f"llama.cpp could not load the {what} {f.path.name}{reason}.",
+            hint="The file may be corrupt or from another model; download the official files again.",
+        )
+
+    def close(self) -> None:
+        """Free the model and projector now (not at interpreter exit, where llama.cpp's destructors misbehave)."""
+        with self._lock:
+            self._states.clear()
+            if self._mtmd is not None and self._mtmd_cpp is not None:
+                self._mtmd_cpp.mtmd_free(self._mtmd)
+            self._mtmd = None
+            if self._llama is not None:
+                self._llama.close()
+            self._llama = None
+
+    def __enter__(self) -> Engine:
+        self.load()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def forget_pages(self) -> None:
+        """Drop the saved page states (memory), e.g. when documents are closed."""
+        self._states.clear()
+
+    # -- running -------------------------------------------------------------------------------------------------------
+    def run(
+        self,
+        task: Task,
+        image: Image.Image | None = None,
+        *,
+        on_chunk: ChunkCallback | None = None,
+        cancel: threading.Event | None = None,
+        max_tokens: int | None = None,
+        page_key: str | None = None,
+    ) -> RunResult:
+        """Run a task, streaming text pieces to `on_chunk`. Cancel keeps the partial text (finish = cancelled).
+
+        `page_key` identifies the image for reusing its encoded state (defaults to a hash of the pixels).
+        """
+        if not self.loaded:
+            raise EngineNotLoaded("The model is not loaded yet.")
+        with self._lock:
+            return self._run(task, image, on_chunk, cancel, max_tokens, page_key)
+
+    def _run(self, task, image, on_chunk, cancel, max_tokens, page_key) -> RunResult:
+        llama = self._llama
+        t_start = time.perf_counter()
+        parts = build_prompt(task)
+        stats = RunStats(mode=self.config.mode if parts.image else "")
+        max_tokens = max_tokens or task.max_tokens or self.config.max_tokens
+        cancel = cancel or threading.Event()
+
+        if parts.image:
+            if image is None:
+                raise ImageDecodeError("This task needs a page image, and none was given.")
+            rgb = _as_rgb(image)
+            key = f"{self.config.mode}:{page_key or _pixels_key(rgb)}"
+            state = self._states.get(key)
+            if state is not None:
+                self._restore(state)
+                self._states.move_to_end(key)
+                stats.image_reused = True
+            else:
+                t_enc = time.perf_counter()
+                state = self._encode_page(rgb, parts.before, cancel)
+                if state is None:  # cancelled while encoding: nothing generated yet
+                    stats.wall_s = time.perf_counter() - t_start
+                    stats.peak_rss_mb = _peak_rss_mb()
+                    return RunResult(text="", finish=Finish.CANCELLED, stats=stats)
+                stats.encode_s = time.perf_counter() - t_enc
+                self._remember(key, state)
+            stats.image_tokens = state.image_tokens
+            stats.slices = state.slices
+            prefix_tokens = state.prompt_tokens
+        else:
+            llama.reset()
+            prefix_tokens = 0
+        after_text = parts.after if parts.image else parts.before + parts.after
+        after = llama.tokenize(after_text.encode("utf-8"), add_bos=False, special=True) if after_text else []
+        stats.prompt_tokens = prefix_tokens + len(after)
+        room = llama.n_ctx() - llama.n_tokens - len(after)
+        if room < 16:
+            raise ContextOverflow(
+                f"The prompt needs {llama.n_tokens + len(after)} tokens but the context holds {llama.n_ctx()}.",
+                hint="Shorten the question or the document text, or raise the context size in the settings.",
+            )
+        max_tokens = min(max_tokens, room)
+        if after:
+            self._eval_text(after, cancel)
+        if cancel.is_set():
+            stats.wall_s = time.perf_counter() - t_start
+            stats.peak_rss_mb = _peak_rss_mb()
+            return RunResult(text="", finish=Finish.CANCELLED, stats=stats)
+        text, finish = self._generate(max_tokens, on_chunk, cancel, stats, t_start)
+        stats.wall_s = time.perf_counter() - t_start
+        stats.peak_rss_mb = _peak_rss_mb()
+        return RunResult(text=text, finish=finish, stats=stats)
+
+    def _encode_page(self, rgb: Image.Image, before: str, cancel: threading.Event) -> _PageState | None:
+        """Tokenize `before` + the image with llama.cpp's slicer, evaluate it, and snapshot the context."""
+        llama, mtmd_cpp, llama_cpp = self._llama, self._mtmd_cpp, self._llama_cpp
+        data = rgb.tobytes()
+        bitmap = mtmd_cpp.mtmd_bitmap_init(
+            rgb.width, rgb.height, (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
+        )
+        if not bitmap:
+            raise ImageDecodeError("llama.cpp could not take this page image.")
+        chunks = mtmd_cpp.mtmd_input_chunks_init()
+        try:
+            text = (before + mtmd_cpp.mtmd_default_marker().decode()).encode("utf-8")
+            inp = mtmd_cpp.mtmd_input_text()
+            inp.text = text
+            inp.text_len = len(text)
+            inp.add_special = True
+            inp.parse_special = True
+            bitmaps = (mtmd_cpp.mtmd_bitmap_p_ctypes * 1)(bitmap)
+            rc = mtmd_cpp.mtmd_tokenize(self._mtmd, chunks, ctypes.byref(inp), bitmaps, 1)
+            if rc != 0:
+                raise ImageDecodeError(f"llama.cpp could not slice this page image (error {rc}).")
+            n_chunks = mtmd_cpp.mtmd_input_chunks_size(chunks)
+            total = sum(
+                mtmd_cpp.mtmd_input_chunk_get_n_tokens(mtmd_cpp.mtmd_input_chunks_get(chunks, i))
+                for i in range(n_chunks)
+            )
+            if total + 32 > llama.n_ctx():
+                raise ContextOverflow(
+                    f"This page needs {total} tokens in {self.config.mode} mode, more than the context "
+                    f"of {llama.n_ctx()} holds.",
+                    hint="Raise the context size in the settings, or use the 16x mode.",
+                )
+            llama.reset()
+            image_tokens = slices = 0
+            for i in range(n_chunks):
+                if cancel.is_set():
+                    llama.reset()
+                    return None
+                chunk = mtmd_cpp.mtmd_input_chunks_get(chunks, i)
+                kind = mtmd_cpp.mtmd_input_chunk_get_type(chunk)
+                if kind == mtmd_cpp.MTMD_INPUT_CHUNK_TYPE_TEXT:
+                    n = ctypes.c_size_t()
+                    ptr = mtmd_cpp.mtmd_input_chunk_get_tokens_text(chunk, ctypes.byref(n))
+                    tokens = [ptr[j] for j in range(n.value)]
+                    if tokens:
+                        self._eval_text(tokens, cancel)
+                else:
+                    n_tok = mtmd_cpp.mtmd_input_chunk_get_n_tokens(chunk)
+                    new_n_past = llama_cpp.llama_pos(0)
+                    rc = mtmd_cpp.mtmd_helper_eval_chunk_single(
+                        self._mtmd,
+                        llama._ctx.ctx,
+                        chunk,
+                        llama_cpp.llama_pos(llama.n_tokens),
+                        llama_cpp.llama_seq_id(0),
+                        llama.n_batch,
+                        False,
+                        ctypes.byref(new_n_past),
+                    )
+                    if rc != 0:
+                        if _LOG.mentions("failed to allocate", "out of memory"):
+                            raise OutOfMemory("Not enough memory to encode this page image.")
+                        raise EngineError(f"llama.cpp failed to encode the page image (error {rc}).")
+                    llama.n_tokens = new_n_past.value
+                    image_tokens += n_tok
+                    slices += 1
+            llama._requires_eval = True  # the last logits came from image embeddings, not a live text decode
+            return _PageState(
+                data=self._snapshot(),
+                n_tokens=llama.n_tokens,
+                input_ids=llama.input_ids[: llama.n_tokens].tolist(),
+                image_tokens=image_tokens,
+                slices=slices,
+                prompt_tokens=total,
+            )
+        finally:
+            mtmd_cpp.mtmd_input_chunks_free(chunks)
+            mtmd_cpp.mtmd_bitmap_free(bitmap)
+
+    def _eval_text(self, tokens: list[int], cancel: threading.Event) -> None:
+        llama = self._llama
+        step = llama.n_batch
+        for i in range(0, len(tokens), step):
+            if cancel.is_set():
+                return
+            llama.eval(tokens[i : i + step])
+
+    def _snapshot(self) -> bytes:
+        llama_cpp, ctx = self._llama_cpp, self._llama._ctx.ctx
+        size = llama_cpp.llama_state_get_size(ctx)
+        buf = (ctypes.c_uint8 * size)()
+        n = llama_cpp.llama_state_get_data(ctx, buf, size)
+        return bytes(buf[:n])
+
+    def _restore(self, state: _PageState) -> None:
+        llama, llama_cpp = self._llama, self._llama_cpp
+        buf = (ctypes.c_uint8 * len(state.data)).from_buffer_copy(state.data)
+        if llama_cpp.llama_state_set_data(llama._ctx.ctx, buf, len(state.data)) != len(state.data):
+            raise EngineError(
+                "Could not restore the saved page state; the page will be encoded again next time."
+            )
+        llama.input_ids[: state.n_tokens] = state.input_ids
+        llama.n_tokens = state.n_tokens
+        llama._requires_eval = True
+
+    def _remember(self, key: str, state: _PageState) -> None:
+        self._states[key] = state
+        self._states.move_to_end(key)
+        while len(self._states) > max(0, self.config.page_states):
+            self._states.popitem(last=False)
+
+    def _generate(self, max_tokens, on_chunk, cancel, stats: RunStats, t_start: float) -> tuple[str, Finish]:
+        llama, llama_cpp = self._llama, self._llama_cpp
+        cfg = self.config
+        vocab = llama_cpp.llama_model_get_vocab(llama.model)
+        eog = (
+            [t for t in range(llama.n_vocab()) if llama_cpp.llama_vocab_is_eog(vocab, t)]
+            if cfg.suppress_eos
+            else []
+        )
+        processors = None
+        if eog:
+            import numpy as np
+
+            eog_ids = np.array(eog, dtype=np.intc)
+
+            def no_eos(_ids, logits):
+                logits[eog_ids] = -np.inf
+                return logits
+
+            from llama_cpp import LogitsProcessorList
+
+            processors = LogitsProcessorList([no_eos])
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        pieces: list[str] = []
+        tokens: list[int] = []
+        guard = RepetitionGuard() if cfg.repetition_guard else None
+        finish = Finish.LENGTH
+        t_first = t_last = None
+        prompt = llama.input_ids[: llama.n_tokens].tolist()
+        gen = llama.generate(
+            prompt,
+            temp=cfg.temperature,
+            top_k=40,
+            top_p=0.95,
+            min_p=0.05,
+            repeat_penalty=cfg.repeat_penalty,
+            logits_processor=processors,
+        )
+        try:
+            for token in gen:
+                if cancel.is_set():
+                    finish = Finish.CANCELLED
+                    break
+                if llama_cpp.llama_vocab_is_eog(vocab, token):
+                    finish = Finish.STOP
+                    break
+                now = time.perf_counter()
+                if t_first is None:
+                    t_first = now
+                    stats.ttft_s = now - t_start
+                t_last = now
+                tokens.append(token)
+                piece = decoder.decode(llama.detokenize([token], special=False))
+                if piece:
+                    pieces.append(piece)
+                    if on_chunk is not None:
+                        on_chunk(piece)
+                if guard is not None and len(tokens) % 8 == 0:
+                    cut = guard.loop_start(tokens)
+                    if cut is not None:
+                        finish = Finish.REPETITION
+                        tokens = tokens[:cut]
+                        pieces = [llama.detokenize(tokens, special=False).decode("utf-8", "replace")]
+                        break
+                if len(tokens) >= max_tokens or cancel.is_set():
+                    finish = Finish.CANCELLED if cancel.is_set() else Finish.LENGTH
+                    break
+        finally:
+            gen.close()
+        tail = decoder.decode(b"", final=True)
+        if tail and finish != Finish.REPETITION:
+            pieces.append(tail)
+            if on_chunk is not None:
+                on_chunk(tail)
+        stats.generated_tokens = len(tokens)
+        if t_first is not None and t_last is not None and len(tokens) > 1 and t_last > t_first:
+            stats.decode_tokens_per_s = (len(tokens) - 1) / (t_last - t_first)
+        if t_first is None:
+            stats.ttft_s = time.perf_counter() - t_start
+        return "".join(pieces), finish
+
+
+def _as_rgb(image: Image.Image) -> Image.Image:
+    try:
+        image.load()
+        rgb = image if image.mode == "RGB" else image.convert("RGB")
+    except (OSError, ValueError) as exc:
+        raise ImageDecodeError(f"The page image cannot be decoded ({exc}).") from exc
+    if rgb.width < 1 or rgb.height < 1:
+        raise ImageDecodeError("The page image is empty.")
+    return rgb
+
+
+def _pixels_key(rgb: Image.Image) -> str:
+    import hashlib
+
+    h = hashlib.sha1(f"{rgb.width}x{rgb.height}".encode())
+    h.update(rgb.tobytes())
+    return h.hexdigest()
+
+
+def _physical_cores() -> int:
+    try:
+        import psutil
+
+        return max(1, psutil.cpu_count(logical=False) or os.cpu_count() or 1)
+    except ImportError:
+        return max(1, os.cpu_count() or 1)

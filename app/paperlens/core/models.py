@@ -1,0 +1,343 @@
+"""Finding MiniCPM-V 4.6 on disk, by what the GGUF files say they are, never by their names.
+
+Hosts name the same files differently (`MiniCPM-V-4_6-Q4_K_M.gguf`, `MiniCPM-V-4.6-Q4_K_M.gguf`,
+`mmproj-model-f16.gguf`, ...), so every `.gguf` in the model folder is opened and its metadata read: the text model is
+architecture `qwen35`, the projector is a `clip` file of projector type `minicpmv4_6`, and the projector's
+`clip.vision.projector.scale_factor` says its mode (4 = 16x, the official file; 2 = 4x, which we derive ourselves).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from paperlens.core.errors import ModelInvalid, ModelNotFound, ProjectorMismatch
+
+log = logging.getLogger(__name__)
+
+TEXT_ARCH = "qwen35"
+PROJECTOR_TYPE = "minicpmv4_6"
+SCALE_KEY = "clip.vision.projector.scale_factor"
+MERGER_PREFIX = "v.vit_merger."
+MODE_BY_SCALE = {4: "16x", 2: "4x"}
+MODES = ("4x", "16x")
+DEFAULT_MODE = "4x"
+
+OFFICIAL_REPO = "openbmb/MiniCPM-V-4.6-gguf"
+OFFICIAL_URL = f"https://huggingface.co/{OFFICIAL_REPO}"
+OFFICIAL_TEXT_FILE = "MiniCPM-V-4.6-Q4_K_M.gguf"
+OFFICIAL_PROJECTOR_FILE = "mmproj-model-f16.gguf"
+ENV_MODEL_DIR = "PAPERLENS_MODEL_DIR"
+
+
+def default_model_dir() -> Path:
+    """`PAPERLENS_MODEL_DIR` if set, else the per-user data folder (e.g. ~/.local/share/PaperLens/models)."""
+    env = os.environ.get(ENV_MODEL_DIR)
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("PaperLens", appauthor=False)) / "models"
+
+
+def resolve_model_dir(explicit: str | os.PathLike | None = None, setting: str | None = None) -> Path:
+    """The folder to use, by precedence: an explicit flag, then the environment, then the saved setting, then default."""
+    if explicit:
+        return Path(explicit).expanduser()
+    if os.environ.get(ENV_MODEL_DIR):
+        return default_model_dir()
+    if setting:
+        return Path(setting).expanduser()
+    return default_model_dir()
+
+
+@dataclass
+class ModelFile:
+    """One `.gguf` file and what its metadata says."""
+
+    path: Path
+    size: int
+    kind: str  # "text", "projector" or "other"
+    arch: str = ""
+    name: str = ""
+    quantization: str = ""
+    projector_type: str = ""
+    scale_factor: int | None = None
+    embedding_length: int | None = None  # text: hidden size; projector: projection dim (must match)
+    has_merger: bool = False
+    problem: str = ""  # why this file cannot be used, in a sentence
+
+    @property
+    def mode(self) -> str | None:
+        return MODE_BY_SCALE.get(self.scale_factor or 0) if self.kind == "projector" else None
+
+    @property
+    def usable(self) -> bool:
+        return not self.problem and self.kind in ("text", "projector")
+
+    def describe(self) -> str:
+        size_mb = self.size / 1e6
+        if self.kind == "text":
+            what = f"text model ({self.arch}, {self.quantization or 'unknown quantization'})"
+        elif self.kind == "projector":
+            what = f"projector ({self.projector_type}, {self.mode or '?'} mode, {self.quantization or '?'})"
+        else:
+            what = f"not a MiniCPM-V 4.6 file ({self.arch or 'unknown'})"
+        text = f"{self.path.name}: {what}, {size_mb:,.0f} MB"
+        return f"{text} - {self.problem}" if self.problem else text
+
+
+def _field_value(reader, key: str):
+    f = reader.fields.get(key)
+    if f is None:
+        return None
+    try:
+        return f.contents()
+    except Exception:  # older gguf without contents(): decode by hand
+        import gguf
+
+        if f.types and f.types[0] == gguf.GGUFValueType.STRING:
+            return bytes(f.parts[f.data[0]]).decode("utf-8", "replace")
+        return f.parts[f.data[0]].tolist()[0] if f.data else None
+
+
+def _quant_name(file_type) -> str:
+    if file_type is None:
+        return ""
+    try:
+        import gguf
+
+        name = gguf.LlamaFileType(int(file_type)).name
+        return name.replace("MOSTLY_", "").replace("ALL_", "")
+    except (ValueError, ImportError):
+        return f"type {file_type}"
+
+
+def inspect_gguf(path: str | os.PathLike) -> ModelFile:
+    """Read a file's GGUF metadata. Never raises for a bad file: the problem is recorded in `.problem`."""
+    path = Path(path)
+    size = path.stat().st_size
+    try:
+        import gguf
+
+        reader = gguf.GGUFReader(path, "r")
+    except Exception as exc:  # truncated, not GGUF, unreadable
+        log.debug("cannot read %s: %s", path, exc)
+        return ModelFile(
+            path=path,
+            size=size,
+            kind="other",
+            problem="the file is not a complete GGUF file (truncated or corrupt); download it again",
+        )
+    arch = _field_value(reader, "general.architecture") or ""
+    info = ModelFile(
+        path=path,
+        size=size,
+        kind="other",
+        arch=arch,
+        name=_field_value(reader, "general.name") or "",
+        quantization=_quant_name(_field_value(reader, "general.file_type")),
+    )
+    if arch == "clip":
+        info.projector_type = _field_value(reader, "clip.projector_type") or ""
+        info.scale_factor = _field_value(reader, SCALE_KEY)
+        info.embedding_length = _field_value(reader, "clip.vision.projection_dim")
+        info.has_merger = any(t.name.startswith(MERGER_PREFIX) for t in reader.tensors)
+        if info.projector_type == PROJECTOR_TYPE:
+            info.kind = "projector"
+            if info.scale_factor is None:
+                info.scale_factor = 4  # llama.cpp's default for this projector type
+            if info.scale_factor not in MODE_BY_SCALE:
+                info.problem = f"unknown scale factor {info.scale_factor}"
+            elif info.scale_factor == 4 and not info.has_merger:
+                info.problem = "16x projector without its ViT-merger tensors (incomplete file)"
+        else:
+            info.problem = f"a projector of another model ({info.projector_type or 'unknown type'})"
+    elif arch == TEXT_ARCH:
+        info.kind = "text"
+        info.embedding_length = _field_value(reader, f"{TEXT_ARCH}.embedding_length")
+    elif arch:
+        info.problem = f"a text model of another architecture ({arch}), not MiniCPM-V 4.6"
+    else:
+        info.problem = "a GGUF file without an architecture"
+    # A file cut short still parses its header; its tensors then point past the end of the file.
+    if not info.problem and reader.tensors:
+        last = max(reader.tensors, key=lambda t: int(t.data_offset) + int(t.n_bytes))
+        if int(last.data_offset) + int(last.n_bytes) > size:
+            info.problem = (
+                "the file is truncated (its tensors end past the end of the file); download it again"
+            )
+    del reader
+    return info
+
+
+@dataclass
+class ModelSet:
+    """What was found in a model folder: the text model, the projector per mode, and everything else."""
+
+    folder: Path
+    text: ModelFile | None = None
+    projectors: dict[str, ModelFile] = field(default_factory=dict)  # mode -> file
+    files: list[ModelFile] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return self.text is not None and bool(self.projectors)
+
+    def projector(self, mode: str) -> ModelFile | None:
+        return self.projectors.get(mode)
+
+    def identity(self, mode: str) -> str:
+        """A stable id of the model files behind a mode, for keying cached results."""
+        proj = self.projectors.get(mode) or self.projectors.get("16x")
+        parts = [self.text, proj]
+        return "|".join(f"{p.path.name}:{p.size}" for p in parts if p is not None)
+
+    def require(self, mode: str) -> tuple[ModelFile, ModelFile]:
+        """The (text, projector) pair for a mode, deriving the 4x projector on first use; a clear error otherwise."""
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+        if self.text is None or not self.projectors:
+            raise ModelNotFound(missing_models_message(self))
+        proj = self.projectors.get(mode)
+        if proj is None and mode == "4x":
+            proj = derive_4x_projector(self.projectors["16x"])
+            self.projectors["4x"] = proj
+            self.files.append(proj)
+        if proj is None:
+            raise ModelNotFound(
+                f"No {mode} projector in {self.folder}. Put the official {OFFICIAL_PROJECTOR_FILE} from "
+                f"{OFFICIAL_URL} there; PaperLens derives the 4x one from it."
+            )
+        check_pair(self.text, proj)
+        return self.text, proj
+
+
+def check_pair(text: ModelFile, projector: ModelFile) -> None:
+    """Refuse a projector that belongs to another text model (its output size differs from the text model's)."""
+    if (
+        text.embedding_length
+        and projector.embedding_length
+        and text.embedding_length != projector.embedding_length
+    ):
+        raise ProjectorMismatch(
+            f"The projector {projector.path.name} does not belong to the text model {text.path.name} "
+            f"(it produces {projector.embedding_length}-wide embeddings, the model reads {text.embedding_length}).",
+            hint=f"Use the text model and mmproj file published together at {OFFICIAL_URL}.",
+        )
+
+
+def missing_models_message(found: ModelSet) -> str:
+    need = []
+    if found.text is None:
+        need.append(f"the text model (for example {OFFICIAL_TEXT_FILE}, about 0.5 GB)")
+    if not found.projectors:
+        need.append(f"the vision projector ({OFFICIAL_PROJECTOR_FILE}, about 1.1 GB)")
+    bad = [f.describe() for f in found.files if f.problem]
+    msg = (
+        f"No complete MiniCPM-V 4.6 model in {found.folder}: PaperLens needs {' and '.join(need)}. "
+        f"Download them from {OFFICIAL_URL} and put them in that folder (any file names work)."
+    )
+    if bad:
+        msg += " Files there that cannot be used: " + "; ".join(bad) + "."
+    return msg
+
+
+def scan_model_dir(folder: str | os.PathLike) -> ModelSet:
+    """Inspect every .gguf in `folder` (not recursive) and pick the best text model and projectors."""
+    folder = Path(folder).expanduser()
+    found = ModelSet(folder=folder)
+    if not folder.is_dir():
+        return found
+    for path in sorted(folder.glob("*.gguf")):
+        if path.name.startswith(".") or ".tmp" in path.name:
+            continue
+        try:
+            found.files.append(inspect_gguf(path))
+        except OSError as exc:
+            found.files.append(
+                ModelFile(path=path, size=0, kind="other", problem=f"cannot be read ({exc.strerror})")
+            )
+    texts = [f for f in found.files if f.kind == "text" and f.usable]
+    # Prefer Q4_K_M (the official default), then the smallest file, for a predictable choice.
+    texts.sort(key=lambda f: (f.quantization != "Q4_K_M", f.size))
+    if texts:
+        found.text = texts[0]
+    for f in found.files:
+        if f.kind != "projector" or not f.usable or f.mode in found.projectors:
+            continue
+        if found.text and found.text.embedding_length and f.embedding_length != found.text.embedding_length:
+            continue
+        found.projectors[f.mode] = f
+    if found.text is None or found.projectors:
+        return found
+    # Projectors exist but none matches the text model: keep one so require() can say why.
+    for f in found.files:
+        if f.kind == "projector" and f.usable:
+            found.projectors.setdefault(f.mode, f)
+    return found
+
+
+def derived_4x_path(projector_16x: Path) -> Path:
+    return projector_16x.with_name(f"{projector_16x.stem}.paperlens-4x.gguf")
+
+
+def derive_4x_projector(source: ModelFile, target: Path | None = None) -> ModelFile:
+    """Write the 4x projector from the official 16x one, as llama.cpp's converter does with downsample_mode=4x.
+
+    Same metadata except `clip.vision.projector.scale_factor = 2`; the `v.vit_merger.*` tensors are left out (in 4x
+    mode llama.cpp skips the ViT merger, so they would only waste memory). Written to a temporary file in the same
+    folder and renamed into place, so a crash never leaves a half file that a later scan would pick up.
+    """
+    import gguf
+
+    if source.scale_factor != 4:
+        raise ModelInvalid(f"{source.path.name} is not a 16x projector; cannot derive a 4x one from it.")
+    target = Path(target) if target else derived_4x_path(source.path)
+    if target.exists():
+        existing = inspect_gguf(target)
+        if existing.usable and existing.scale_factor == 2:
+            return existing
+    reader = gguf.GGUFReader(source.path, "r")
+    arch = _field_value(reader, "general.architecture") or "clip"
+    fd, tmp_name = tempfile.mkstemp(prefix=".", suffix=".gguf.tmp", dir=target.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        writer = gguf.GGUFWriter(tmp, arch, use_temp_file=False)
+        for key, fld in reader.fields.items():
+            if key.startswith("GGUF.") or key == "general.architecture":
+                continue
+            value_type = fld.types[0]
+            if key == SCALE_KEY:
+                continue
+            if key == "general.alignment":
+                writer.data_alignment = int(_field_value(reader, key))
+            sub_type = fld.types[-1] if value_type == gguf.GGUFValueType.ARRAY else None
+            writer.add_key_value(key, fld.contents(), value_type, sub_type=sub_type)
+        writer.add_uint32(SCALE_KEY, 2)
+        for t in reader.tensors:
+            if t.name.startswith(MERGER_PREFIX):
+                continue
+            writer.add_tensor(t.name, t.data, raw_shape=t.data.shape, raw_dtype=t.tensor_type)
+        writer.write_header_to_file()
+        writer.write_kv_data_to_file()
+        writer.write_tensors_to_file()
+        writer.close()
+        del reader
+        os.replace(tmp, target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise ModelInvalid(
+            f"Could not write the 4x projector next to {source.path.name} ({exc.strerror or exc}).",
+            hint="Make the model folder writable, or free some disk space (it needs about 0.9 GB).",
+        ) from exc
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    derived = inspect_gguf(target)
+    log.info("derived 4x projector %s from %s", target.name, source.path.name)
+    return derived

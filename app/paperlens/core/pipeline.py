@@ -1,0 +1,253 @@
+"""One pipeline for the CLI and the window: pages in, results out, with progress callbacks and a cancel event.
+
+The CLI calls these functions directly; the GUI's model worker calls the same ones and turns the callbacks into Qt
+signals (the Dangerzone pattern). Nothing here knows about Qt or the terminal.
+
+Cached results are looked up before the model is even loaded, so reopening a parsed document costs nothing, and each
+finished page is stored the moment it finishes, so a batch that is cancelled or killed resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from paperlens.core.errors import DocumentError, EngineError, ImageDecodeError, PaperLensError
+from paperlens.core.page import Page
+from paperlens.core.prompts import Task, ask_task, parse_task
+from paperlens.core.runs import DocumentResult, Finish, PageResult, RunResult
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Progress:
+    """Where a batch stands; `eta_s` is None until one page has been run by the model."""
+
+    done: int
+    total: int
+    page: int | None = None  # page number being worked on
+    eta_s: float | None = None
+    message: str = ""
+
+    @property
+    def fraction(self) -> float:
+        return self.done / self.total if self.total else 1.0
+
+
+@dataclass
+class Callbacks:
+    """Plain callables; any may be None. They are called on the thread that runs the pipeline."""
+
+    on_page_start: Callable[[int], None] | None = None  # page number
+    on_chunk: Callable[[int, str], None] | None = None  # page number, text piece
+    on_page_done: Callable[[PageResult], None] | None = None
+    on_progress: Callable[[Progress], None] | None = None
+    on_loading: Callable[[str], None] | None = None  # "loading the model..." messages
+
+
+@dataclass
+class PageSource:
+    """A page to parse, or the error that stopped it from being rendered."""
+
+    number: int
+    page: Page | None = None
+    error: str | None = None
+
+
+def result_key(page: Page, engine, task: Task):
+    from paperlens.core.library import ResultKey
+
+    return ResultKey(
+        image_hash=page.image_hash,
+        model_id=engine.models.identity(engine.mode),
+        mode=engine.mode,
+        task=task.cache_name,
+    )
+
+
+class EtaClock:
+    """Estimates the time left from the pages the model actually ran (cached pages cost nothing)."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.done = 0
+        self.model_pages = 0
+        self.model_time = 0.0
+
+    def page_done(self, seconds: float | None) -> None:
+        self.done += 1
+        if seconds is not None:
+            self.model_pages += 1
+            self.model_time += seconds
+
+    def eta(self) -> float | None:
+        if not self.model_pages:
+            return None
+        return self.model_time / self.model_pages * (self.total - self.done)
+
+
+def parse_pages(
+    sources: Iterable[PageSource],
+    total: int,
+    engine,
+    *,
+    library=None,
+    use_cache: bool = True,
+    cancel: threading.Event | None = None,
+    callbacks: Callbacks | None = None,
+    task: Task | None = None,
+    source_name: str = "",
+) -> DocumentResult:
+    """Parse pages to Markdown in order. A page that fails is recorded with its error and the rest go on.
+
+    Errors that concern every page (the model cannot load, out of memory) raise after the finished pages were saved.
+    Cancel stops after the page in flight, which is kept as a cancelled partial result (never cached).
+    """
+    cb = callbacks or Callbacks()
+    cancel = cancel or threading.Event()
+    task = task or parse_task()
+    result = DocumentResult(source=source_name)
+    clock = EtaClock(total)
+
+    def progress(page: int | None, message: str = "") -> None:
+        if cb.on_progress:
+            cb.on_progress(
+                Progress(done=clock.done, total=total, page=page, eta_s=clock.eta(), message=message)
+            )
+
+    progress(None)
+    for src in sources:
+        if cancel.is_set():
+            break
+        if cb.on_page_start:
+            cb.on_page_start(src.number)
+        if src.error or src.page is None:
+            pr = PageResult(
+                page=src.number, finish=Finish.STOP, error=src.error or "The page could not be read."
+            )
+            _page_done(result, pr, cb, clock, None)
+            progress(src.number)
+            continue
+        key = None
+        if library is not None:
+            key = result_key(src.page, engine, task)
+            cached = library.get(key) if use_cache else None
+            if cached is not None:
+                pr = PageResult(src.number, cached.text, cached.finish, cached.stats, cached=True)
+                _page_done(result, pr, cb, clock, None)
+                progress(src.number)
+                continue
+        if not engine.loaded:
+            if cb.on_loading:
+                cb.on_loading("Loading the model…")
+            engine.load()
+        progress(src.number, f"Reading page {src.number}")
+        t0 = time.perf_counter()
+        try:
+            run = engine.run(
+                task,
+                src.page.image,
+                on_chunk=(lambda piece, n=src.number: cb.on_chunk(n, piece)) if cb.on_chunk else None,
+                cancel=cancel,
+                page_key=src.page.image_hash,
+            )
+        except (ImageDecodeError, DocumentError) as exc:
+            pr = PageResult(page=src.number, error=str(exc))
+            _page_done(result, pr, cb, clock, None)
+            progress(src.number)
+            continue
+        pr = PageResult(src.number, run.text, run.finish, run.stats)
+        if library is not None and key is not None and run.complete:
+            library.put(key, run)
+        _page_done(result, pr, cb, clock, time.perf_counter() - t0)
+        progress(src.number)
+        if run.cancelled:
+            break
+    return result
+
+
+def _page_done(result: DocumentResult, pr: PageResult, cb: Callbacks, clock: EtaClock, seconds) -> None:
+    result.pages.append(pr)
+    clock.page_done(seconds)
+    if cb.on_page_done:
+        cb.on_page_done(pr)
+
+
+def ask_page(
+    engine,
+    page: Page,
+    question: str,
+    *,
+    history: tuple[tuple[str, str], ...] = (),
+    on_chunk: Callable[[str], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> RunResult:
+    """Answer a question about one page image. A follow-up on the same page reuses its encoded state."""
+    if not question.strip():
+        raise PaperLensError("Type a question first.")
+    if not engine.loaded:
+        engine.load()
+    return engine.run(
+        ask_task(question, history), page.image, on_chunk=on_chunk, cancel=cancel, page_key=page.image_hash
+    )
+
+
+def document_context(pages: list[tuple[int, str]], budget_chars: int) -> tuple[str, list[int]]:
+    """The document's text for a whole-document question, `[Page N]`-marked, cut to a character budget.
+
+    Returns the text and the page numbers it includes, so the answer can say which pages it was drawn from.
+    """
+    parts, used, size = [], [], 0
+    for number, text in pages:
+        text = (text or "").strip()
+        if not text:
+            continue
+        block = f"[Page {number}]\n{text}\n"
+        if size + len(block) > budget_chars:
+            remaining = budget_chars - size
+            if remaining > 200:
+                parts.append(block[:remaining])
+                used.append(number)
+            break
+        parts.append(block)
+        used.append(number)
+        size += len(block)
+    return "\n".join(parts), used
+
+
+@dataclass
+class DocumentAnswer:
+    result: RunResult
+    pages_used: list[int] = field(default_factory=list)
+
+
+def ask_document(
+    engine,
+    pages: list[tuple[int, str]],
+    question: str,
+    *,
+    history: tuple[tuple[str, str], ...] = (),
+    on_chunk: Callable[[str], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> DocumentAnswer:
+    """Answer from the parsed text (or PDF text layer) of every page; the answer names the pages it used."""
+    from paperlens.core.prompts import ask_document_task
+
+    if not question.strip():
+        raise PaperLensError("Type a question first.")
+    if not engine.loaded:
+        engine.load()
+    # About 3.5 characters a token; leave room for the question, history and the answer.
+    budget = max(1000, int((engine.config.n_ctx - 1200) * 3.5))
+    context, used = document_context(pages, budget)
+    if not used:
+        raise EngineError(
+            "There is no text to answer from yet.",
+            hint="Parse the document first, or ask about the current page.",
+        )
+    run = engine.run(ask_document_task(question, context, history), None, on_chunk=on_chunk, cancel=cancel)
+    return DocumentAnswer(result=run, pages_used=used)
