@@ -130,16 +130,12 @@ class _LlamaLog:
     def __init__(self) -> None:
         self.recent: deque[str] = deque(maxlen=40)
         self._line = ""
+        self._level = logging.DEBUG
         self._callback = None
 
     def install(self, llama_cpp, mtmd_cpp) -> None:
-        levels = {
-            0: logging.CRITICAL,
-            1: logging.INFO,
-            2: logging.WARNING,
-            3: logging.ERROR,
-            4: logging.DEBUG,
-        }
+        # ggml.h: NONE=0, DEBUG=1, INFO=2, WARN=3, ERROR=4, CONT=5 (continues the previous line)
+        levels = {1: logging.DEBUG, 2: logging.INFO, 3: logging.WARNING, 4: logging.ERROR}
 
         @llama_cpp.llama_log_callback
         def callback(level, text, _user):
@@ -151,9 +147,12 @@ class _LlamaLog:
             if not self._line.endswith("\n"):
                 return
             line, self._line = self._line.rstrip("\n"), ""
-            lvl = levels.get(level, logging.DEBUG)
+            if level != 5:
+                self._level = levels.get(level, logging.DEBUG)
             self.recent.append(line)
-            llama_log.log(lvl if lvl >= logging.WARNING else logging.DEBUG, "%s", line)
+            # llama.cpp's INFO lines (slicing, timings) are chatter for us: keep them at DEBUG.
+            lvl = self._level if self._level >= logging.WARNING else logging.DEBUG
+            llama_log.log(lvl, "%s", line.strip())
 
         self._callback = callback  # keep a reference: C holds only the pointer
         llama_cpp.llama_log_set(callback, ctypes.c_void_p(0))

@@ -328,6 +328,7 @@ def derive_4x_projector(source: ModelFile, target: Path | None = None) -> ModelF
         writer.write_tensors_to_file()
         writer.close()
         del reader
+        os.chmod(tmp, source.path.stat().st_mode & 0o777)  # mkstemp makes 0600; match the official file
         os.replace(tmp, target)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
