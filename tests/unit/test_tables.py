@@ -203,4 +203,7 @@ def test_dict_roundtrip() -> None:
 
 
 def test_html_to_text_drops_scripts_and_tags() -> None:
-    assert html_to_text("<p>One <b>two</b></p><script>x()</script><p>three<br>four</p>") == "One two\nthree\nfour"
+    assert (
+        html_to_text("<p>One <b>two</b></p><script>x()</script><p>three<br>four</p>")
+        == "One two\nthree\nfour"
+    )

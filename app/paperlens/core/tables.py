@@ -491,6 +491,7 @@ class _HtmlTables(HTMLParser):
         self.fed = ""
         self.end_offset = -1  # offset in `fed` just past the outermost </table>
         self._count = 0
+        self._skip = 0  # inside <script>/<style>: not cell text
 
     # -- driving ----------------------------------------------------------------------------------------------------
     def feed(self, data: str) -> str:  # type: ignore[override]
@@ -530,6 +531,9 @@ class _HtmlTables(HTMLParser):
     def handle_starttag(self, tag, attrs):
         if self.done:
             return
+        if tag in _SKIP_TAGS:
+            self._skip += 1
+            return
         if tag == "table":
             self._count += 1
             self.stack.append(_TableState(index=self._count))
@@ -566,6 +570,9 @@ class _HtmlTables(HTMLParser):
     def handle_endtag(self, tag):
         if self.done or not self.stack:
             return
+        if tag in _SKIP_TAGS:
+            self._skip = max(0, self._skip - 1)
+            return
         st = self.stack[-1]
         if tag == "table":
             self._close_cell(st)
@@ -590,7 +597,7 @@ class _HtmlTables(HTMLParser):
             self._text("\n")
 
     def handle_data(self, data):
-        if not self.done:
+        if not self.done and not self._skip:
             self._text(data, raw=True)
 
     # -- helpers ----------------------------------------------------------------------------------------------------
