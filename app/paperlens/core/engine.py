@@ -211,6 +211,7 @@ class Engine:
         self._text: ModelFile | None = None
         self._projector: ModelFile | None = None
         self._states: OrderedDict[str, _PageState] = OrderedDict()
+        self._eog_ids: list[int] | None = None
         self._lock = threading.Lock()
 
     # -- lifecycle -----------------------------------------------------------------------------------------------------
@@ -511,7 +512,6 @@ class Engine:
                     llama.n_tokens = new_n_past.value
                     image_tokens += n_tok
                     slices += 1
-            llama._requires_eval = True  # the last logits came from image embeddings, not a live text decode
             return _PageState(
                 data=self._snapshot(),
                 n_tokens=llama.n_tokens,
@@ -548,7 +548,6 @@ class Engine:
             )
         llama.input_ids[: state.n_tokens] = state.input_ids
         llama.n_tokens = state.n_tokens
-        llama._requires_eval = True
 
     def _remember(self, key: str, state: _PageState) -> None:
         self._states[key] = state
@@ -556,49 +555,47 @@ class Engine:
         while len(self._states) > max(0, self.config.page_states):
             self._states.popitem(last=False)
 
+    def _sampler(self):
+        """llama.cpp's own sampler chain: no Python work per token over the 248k-token vocabulary."""
+        from llama_cpp._internals import LlamaSampler
+
+        cfg, llama = self.config, self._llama
+        sampler = LlamaSampler()
+        if cfg.suppress_eos:
+            if self._eog_ids is None:
+                vocab = self._llama_cpp.llama_model_get_vocab(llama.model)
+                self._eog_ids = [
+                    t for t in range(llama.n_vocab()) if self._llama_cpp.llama_vocab_is_eog(vocab, t)
+                ]
+            sampler.add_logit_bias(llama.n_vocab(), {t: float("-inf") for t in self._eog_ids})
+        if cfg.repeat_penalty != 1.0:
+            sampler.add_penalties(llama.n_vocab(), 64, cfg.repeat_penalty, 0.0, 0.0)
+        if cfg.temperature <= 0:
+            sampler.add_greedy()
+        else:
+            sampler.add_top_k(40)
+            sampler.add_top_p(0.95, 1)
+            sampler.add_min_p(0.05, 1)
+            sampler.add_temp(cfg.temperature)
+            sampler.add_dist(cfg.seed)
+        return sampler
+
     def _generate(self, max_tokens, on_chunk, cancel, stats: RunStats, t_start: float) -> tuple[str, Finish]:
         llama, llama_cpp = self._llama, self._llama_cpp
-        cfg = self.config
         vocab = llama_cpp.llama_model_get_vocab(llama.model)
-        eog = (
-            [t for t in range(llama.n_vocab()) if llama_cpp.llama_vocab_is_eog(vocab, t)]
-            if cfg.suppress_eos
-            else []
-        )
-        processors = None
-        if eog:
-            import numpy as np
-
-            eog_ids = np.array(eog, dtype=np.intc)
-
-            def no_eos(_ids, logits):
-                logits[eog_ids] = -np.inf
-                return logits
-
-            from llama_cpp import LogitsProcessorList
-
-            processors = LogitsProcessorList([no_eos])
+        sampler = self._sampler()
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         pieces: list[str] = []
         tokens: list[int] = []
-        guard = RepetitionGuard() if cfg.repetition_guard else None
+        guard = RepetitionGuard() if self.config.repetition_guard else None
         finish = Finish.LENGTH
         t_first = t_last = None
-        prompt = llama.input_ids[: llama.n_tokens].tolist()
-        gen = llama.generate(
-            prompt,
-            temp=cfg.temperature,
-            top_k=40,
-            top_p=0.95,
-            min_p=0.05,
-            repeat_penalty=cfg.repeat_penalty,
-            logits_processor=processors,
-        )
         try:
-            for token in gen:
+            while True:
                 if cancel.is_set():
                     finish = Finish.CANCELLED
                     break
+                token = sampler.sample(llama._ctx, -1)  # samples from the last logits and accepts the token
                 if llama_cpp.llama_vocab_is_eog(vocab, token):
                     finish = Finish.STOP
                     break
@@ -620,11 +617,14 @@ class Engine:
                         tokens = tokens[:cut]
                         pieces = [llama.detokenize(tokens, special=False).decode("utf-8", "replace")]
                         break
-                if len(tokens) >= max_tokens or cancel.is_set():
-                    finish = Finish.CANCELLED if cancel.is_set() else Finish.LENGTH
+                if len(tokens) >= max_tokens:
                     break
+                if cancel.is_set():
+                    finish = Finish.CANCELLED
+                    break
+                llama.eval([token])
         finally:
-            gen.close()
+            sampler.close()
         tail = decoder.decode(b"", final=True)
         if tail and finish != Finish.REPETITION:
             pieces.append(tail)
