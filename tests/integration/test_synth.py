@@ -6,10 +6,11 @@ No fakes here: every test goes through llama-cpp-python 0.3.36 and its bundled m
 from __future__ import annotations
 
 import ctypes
+import multiprocessing
 import os
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -272,9 +273,9 @@ def test_4x_projector_gives_about_4_times_the_tokens(llm: llama_cpp.Llama, proje
 # cache
 # ---------------------------------------------------------------------------------------------------------------------
 def test_cached_twin_builds_once_and_survives_a_race(tmp_path: Path) -> None:
-    # GIVEN an empty cache and two callers at once
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        first, second = pool.map(lambda _: synth.cached_twin("tiny", tmp_path), range(2))
+    # GIVEN an empty cache and two processes asking for the same twin at the same moment
+    with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        first, second = pool.map(synth.cached_twin, ["tiny", "tiny"], [tmp_path, tmp_path])
     # THEN both get the same complete files, and no temporary folders remain
     assert first == second
     assert first.text.is_file() and first.projector.is_file()

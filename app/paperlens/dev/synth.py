@@ -763,7 +763,12 @@ def cached_twin(size: str, cache_dir: Path | None = None, *, seed: int = 0) -> T
         return found
 
     _sweep_stale(root, key)
-    if final.exists():  # present but incomplete or damaged (manifest missing or pointing at missing files)
+    # exists() before reading the manifest: a folder that appears in between was renamed in complete by another
+    # process; only one that exists *and* has no valid manifest is damaged (say, a file of it was deleted)
+    if final.exists():
+        found = _read_manifest(final)
+        if found is not None:
+            return found
         trash = root / f"{key}.broken-{os.getpid()}-{time.monotonic_ns()}"
         with contextlib.suppress(OSError):
             final.rename(trash)
