@@ -31,8 +31,12 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import gguf
 
 __all__ = [
     "SIZES",
@@ -43,6 +47,7 @@ __all__ = [
     "build_twin",
     "cached_twin",
     "default_cache_dir",
+    "twin_file_names",
     "write_projector",
     "write_text_model",
 ]
@@ -433,7 +438,7 @@ def _materialize(t: _Tensor, seed: int) -> np.ndarray:
 def _write_gguf(
     path: Path,
     arch: str,
-    kv: Callable[[object], None],
+    kv: Callable[[gguf.GGUFWriter], None],
     tensors: list[_Tensor],
     seed: int,
     progress: Progress | None,
@@ -528,7 +533,7 @@ def write_text_model(
     vocab = _build_vocab(s.n_vocab)
     arch = "qwen35"
 
-    def kv(w) -> None:  # noqa: ANN001 - gguf.GGUFWriter
+    def kv(w: gguf.GGUFWriter) -> None:
         w.add_type("model")
         w.add_name(f"MiniCPM-V 4.6 synthetic twin ({name}, random weights)")
         w.add_description("PaperLens synthetic twin: real architecture, random weights. Outputs are noise.")
@@ -650,7 +655,7 @@ def write_projector(
     if not 0 <= v.insert_layer < v.n_layer:
         raise ValueError("insert_layer must be a valid layer index")
 
-    def kv(w) -> None:  # noqa: ANN001 - gguf.GGUFWriter
+    def kv(w: gguf.GGUFWriter) -> None:
         w.add_type("mmproj")
         w.add_name(f"MiniCPM-V 4.6 synthetic twin ({name}, random weights)")
         w.add_description("PaperLens synthetic twin projector: real architecture, random weights.")
