@@ -32,7 +32,7 @@ SCHEMA_VERSION = 1
 DB_NAME = "library.sqlite3"
 ENV_PATH = "PAPERLENS_LIBRARY"  # a database file to use instead of the default (tests, portable setups)
 
-_COMPLETE = (Finish.STOP.value, Finish.LENGTH.value)
+_COMPLETE = (Finish.STOP.value, Finish.LENGTH.value, Finish.REPETITION.value)  # see RunResult.complete
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (

@@ -134,6 +134,8 @@ def parse_pages(
             continue
         key = None
         if library is not None:
+            if source_name:  # lets a reopened document show its results before any page is rendered
+                library.set_page_hashes(source_name, {src.number: src.page.image_hash})
             key = result_key(src.page, engine, task)
             cached = library.get(key) if use_cache else None
             if cached is not None:
@@ -161,8 +163,8 @@ def parse_pages(
             progress(src.number)
             continue
         pr = PageResult(src.number, run.text, run.finish, run.stats)
-        if library is not None and key is not None and run.complete:
-            library.put(key, run)
+        if library is not None and key is not None and (run.complete or run.text):
+            library.put(key, run)  # a cancelled page is kept to show, never served as final
         _page_done(result, pr, cb, clock, time.perf_counter() - t0)
         progress(src.number)
         if run.cancelled:

@@ -51,7 +51,8 @@ class RunResult:
 
     @property
     def complete(self) -> bool:
-        return self.finish in (Finish.STOP, Finish.LENGTH)
+        """The model's final output for these settings (a guarded loop included: greedy decoding would loop again)."""
+        return self.finish in (Finish.STOP, Finish.LENGTH, Finish.REPETITION)
 
     def to_dict(self) -> dict:
         return {"text": self.text, "finish": self.finish.value, "stats": self.stats.to_dict()}
