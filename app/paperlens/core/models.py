@@ -91,17 +91,9 @@ class ModelFile:
 
 
 def _field_value(reader, key: str):
+    """A metadata value from a `gguf.GGUFReader` (used where whole files are copied)."""
     f = reader.fields.get(key)
-    if f is None:
-        return None
-    try:
-        return f.contents()
-    except Exception:  # older gguf without contents(): decode by hand
-        import gguf
-
-        if f.types and f.types[0] == gguf.GGUFValueType.STRING:
-            return bytes(f.parts[f.data[0]]).decode("utf-8", "replace")
-        return f.parts[f.data[0]].tolist()[0] if f.data else None
+    return None if f is None else f.contents()
 
 
 def _quant_name(file_type) -> str:
@@ -118,13 +110,13 @@ def _quant_name(file_type) -> str:
 
 def inspect_gguf(path: str | os.PathLike) -> ModelFile:
     """Read a file's GGUF metadata. Never raises for a bad file: the problem is recorded in `.problem`."""
+    from paperlens.core.gguf_meta import GGUFFormatError, read_header
+
     path = Path(path)
     size = path.stat().st_size
     try:
-        import gguf
-
-        reader = gguf.GGUFReader(path, "r")
-    except Exception as exc:  # truncated, not GGUF, unreadable
+        header = read_header(path)
+    except (GGUFFormatError, OSError, KeyError, ValueError) as exc:  # truncated, not GGUF, unreadable
         log.debug("cannot read %s: %s", path, exc)
         return ModelFile(
             path=path,
@@ -132,20 +124,21 @@ def inspect_gguf(path: str | os.PathLike) -> ModelFile:
             kind="other",
             problem="the file is not a complete GGUF file (truncated or corrupt); download it again",
         )
-    arch = _field_value(reader, "general.architecture") or ""
+    kv = header.kv
+    arch = str(kv.get("general.architecture") or "")
     info = ModelFile(
         path=path,
         size=size,
         kind="other",
         arch=arch,
-        name=_field_value(reader, "general.name") or "",
-        quantization=_quant_name(_field_value(reader, "general.file_type")),
+        name=str(kv.get("general.name") or ""),
+        quantization=_quant_name(kv.get("general.file_type")),
     )
     if arch == "clip":
-        info.projector_type = _field_value(reader, "clip.projector_type") or ""
-        info.scale_factor = _field_value(reader, SCALE_KEY)
-        info.embedding_length = _field_value(reader, "clip.vision.projection_dim")
-        info.has_merger = any(t.name.startswith(MERGER_PREFIX) for t in reader.tensors)
+        info.projector_type = str(kv.get("clip.projector_type") or "")
+        info.scale_factor = kv.get(SCALE_KEY)
+        info.embedding_length = kv.get("clip.vision.projection_dim")
+        info.has_merger = any(t.name.startswith(MERGER_PREFIX) for t in header.tensors)
         if info.projector_type == PROJECTOR_TYPE:
             info.kind = "projector"
             if info.scale_factor is None:
@@ -158,19 +151,20 @@ def inspect_gguf(path: str | os.PathLike) -> ModelFile:
             info.problem = f"a projector of another model ({info.projector_type or 'unknown type'})"
     elif arch == TEXT_ARCH:
         info.kind = "text"
-        info.embedding_length = _field_value(reader, f"{TEXT_ARCH}.embedding_length")
+        info.embedding_length = kv.get(f"{TEXT_ARCH}.embedding_length")
     elif arch:
         info.problem = f"a text model of another architecture ({arch}), not MiniCPM-V 4.6"
     else:
         info.problem = "a GGUF file without an architecture"
-    # A file cut short still parses its header; its tensors then point past the end of the file.
-    if not info.problem and reader.tensors:
-        last = max(reader.tensors, key=lambda t: int(t.data_offset) + int(t.n_bytes))
-        if int(last.data_offset) + int(last.n_bytes) > size:
-            info.problem = (
-                "the file is truncated (its tensors end past the end of the file); download it again"
-            )
-    del reader
+    # A file cut short still has its header; its tensors then point past the end of the file.
+    if not info.problem:
+        try:
+            if header.data_end() > size:
+                info.problem = (
+                    "the file is truncated (its tensors end past the end of the file); download it again"
+                )
+        except (KeyError, ValueError):
+            info.problem = "the file has tensors of an unknown type (corrupt, or made by a newer llama.cpp)"
     return info
 
 
