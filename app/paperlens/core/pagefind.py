@@ -1,0 +1,908 @@
+"""Finding a page in a photo or camera frame, and turning it into a flat, clean page image.
+
+Everything here works on one image at a time and keeps no state except `SteadyTracker`, so the camera reader, the
+CLI and the window's thread pool can all call it. Detection runs on a copy scaled down to about 512 pixels: a page
+edge is a long straight line, so it survives the scaling, and a 1280x720 frame costs a few milliseconds on one core.
+The corners are then refined by fitting straight lines to the edges, which also recovers corners that are rounded
+(ID cards) or covered by a finger.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from PIL import Image
+
+__all__ = [
+    "Quad",
+    "SteadyTracker",
+    "ENHANCE_MODES",
+    "as_bgr",
+    "deskew",
+    "enhance",
+    "estimate_skew",
+    "find_page",
+    "flatten",
+    "is_blank",
+    "page_aspect_ratio",
+    "quad_iou",
+    "rotate",
+]
+
+WORK_SIZE = 480  # at most this long side for the copy that detection runs on
+MIN_AREA = 0.08  # a page smaller than this fraction of the picture is not worth flattening
+MIN_CONFIDENCE = 0.25  # below this, say "no page" rather than draw a wild outline
+PAPER_RATIOS = {  # height / width of sheets people photograph; an estimate this close is snapped to it
+    "A series (A4, A5)": math.sqrt(2),
+    "US Letter": 11 / 8.5,
+    "US Legal": 14 / 8.5,
+    "ID card": 85.6 / 53.98,
+}
+SNAP_TOLERANCE = 0.03
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# the quadrilateral
+# --------------------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Quad:
+    """A page outline: corners top-left, top-right, bottom-right, bottom-left in source pixels, and how sure we are.
+
+    `confidence` is 0..1: mostly the share of the outline that runs along a real edge of the picture, so a page
+    covered by a hand or lying on a same-coloured table scores lower than one on a dark desk.
+    """
+
+    corners: tuple[tuple[float, float], tuple[float, float], tuple[float, float], tuple[float, float]]
+    confidence: float = 1.0
+
+    @classmethod
+    def from_points(cls, points: Sequence[Sequence[float]] | np.ndarray, confidence: float = 1.0) -> Quad:
+        pts = _order_corners(np.asarray(points, dtype=np.float64).reshape(4, 2))
+        return cls(tuple((float(x), float(y)) for x, y in pts), float(confidence))  # type: ignore[arg-type]
+
+    def as_array(self) -> np.ndarray:
+        return np.array(self.corners, dtype=np.float32)
+
+    def scaled(self, factor: float) -> Quad:
+        return Quad(tuple((x * factor, y * factor) for x, y in self.corners), self.confidence)  # type: ignore[arg-type]
+
+    @property
+    def area(self) -> float:
+        return float(abs(cv2.contourArea(self.as_array())))
+
+    def to_json(self) -> dict:
+        return {
+            "corners": [[round(x, 1), round(y, 1)] for x, y in self.corners],
+            "confidence": round(self.confidence, 3),
+        }
+
+
+def _order_corners(pts: np.ndarray) -> np.ndarray:
+    """Clockwise from the corner nearest the top-left: stable for any rotation up to about 45 degrees either way."""
+    centre = pts.mean(axis=0)
+    angles = np.arctan2(pts[:, 1] - centre[1], pts[:, 0] - centre[0])
+    pts = pts[np.argsort(angles)]  # y points down, so increasing angle is clockwise on screen
+    start = int(np.argmin(pts[:, 0] + pts[:, 1]))
+    return np.roll(pts, -start, axis=0)
+
+
+def quad_iou(a: Quad | np.ndarray, b: Quad | np.ndarray) -> float:
+    """Overlap of two outlines (intersection over union of their areas): how the page finder is measured."""
+    pa = a.as_array() if isinstance(a, Quad) else np.asarray(a, dtype=np.float32)
+    pb = b.as_array() if isinstance(b, Quad) else np.asarray(b, dtype=np.float32)
+    pa = _order_corners(pa.astype(np.float64)).astype(np.float32)
+    pb = _order_corners(pb.astype(np.float64)).astype(np.float32)
+    inter, _ = cv2.intersectConvexConvex(pa, pb)
+    union = abs(cv2.contourArea(pa)) + abs(cv2.contourArea(pb)) - inter
+    return float(inter / union) if union > 0 else 0.0
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# image conversions
+# --------------------------------------------------------------------------------------------------------------------
+def as_bgr(image: Image.Image | np.ndarray) -> np.ndarray:
+    """OpenCV's layout (BGR, uint8) from a PIL image or an array; arrays are taken to be BGR already, as cv2 reads."""
+    if isinstance(image, Image.Image):
+        rgb = np.asarray(image.convert("RGB"))
+        return cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+    arr = np.asarray(image)
+    if arr.dtype != np.uint8:
+        arr = np.clip(arr, 0, 255).astype(np.uint8)
+    if arr.ndim == 2:
+        return cv2.cvtColor(arr, cv2.COLOR_GRAY2BGR)
+    if arr.shape[2] == 4:
+        return cv2.cvtColor(arr, cv2.COLOR_BGRA2BGR)
+    return arr
+
+
+def _to_pil(image: Image.Image | np.ndarray) -> Image.Image:
+    if isinstance(image, Image.Image):
+        return image.convert("RGB") if image.mode not in ("RGB", "L") else image
+    return Image.fromarray(cv2.cvtColor(as_bgr(image), cv2.COLOR_BGR2RGB))
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# finding the page
+# --------------------------------------------------------------------------------------------------------------------
+def find_page(
+    image: Image.Image | np.ndarray, *, min_area: float = MIN_AREA, thorough: bool = False
+) -> Quad | None:
+    """The page's outline in `image` (PIL RGB or a cv2 BGR array), or None when nothing looks like a page.
+
+    Candidates come from three cheap views of the picture: outlines of edges (in lightness and in colour, so white
+    paper on a cream table still shows), bright regions, and long straight lines taken four at a time (which is what
+    finds a card held in a hand, whose outline is broken by fingers and clutter). All are scored at once on how a
+    page's outline looks (see `_View.evaluate`), bigger ones preferred, so the page wins over a picture printed on it.
+    The winner's corners are refined on straight-line fits. Coordinates are in the pixels of `image`.
+
+    `thorough` (for photos and the final capture, not for every camera frame) also slides each side of the winner
+    outwards while the paper's edges carry on: a book page whose top is a coloured band, or a form whose first
+    candidate stopped at a table rule, gets its real edge. It costs about five times a plain search.
+    """
+    bgr = as_bgr(image)
+    h, w = bgr.shape[:2]
+    if h < 16 or w < 16:
+        return None
+    # Shrink by a whole factor: OpenCV's area averaging is fastest then, and it is much of a 720p frame's cost.
+    factor = max(1, math.ceil(max(h, w) / WORK_SIZE))
+    if factor > 1:
+        hc, wc = h // factor * factor, w // factor * factor
+        small = cv2.resize(bgr[:hc, :wc], (wc // factor, hc // factor), interpolation=cv2.INTER_AREA)
+    else:
+        small = bgr
+    view = _View(small)
+    quads: list[np.ndarray] = []
+    for quad in _candidates(view, min_area):
+        if _plausible(quad, view.shape, min_area) and not any(np.abs(quad - s).max() < 2.5 for s in quads):
+            quads.append(quad)
+    if not quads:
+        return None
+    stack = np.array(quads)
+    confidence, rank = view.evaluate(stack)
+    k = int(np.argmax(rank))
+    best, best_conf, best_rank = stack[k], float(confidence[k]), float(rank[k])
+    if thorough:
+        best, best_conf, best_rank = view.polish(best, best_conf, best_rank, min_area)
+    refined = view.refine(best)
+    if refined is not None and _plausible(refined, view.shape, min_area):
+        conf, _ = view.evaluate(refined[None])
+        if conf[0] >= best_conf - 0.03:
+            best, best_conf = refined, max(float(conf[0]), best_conf)
+    if best_conf < MIN_CONFIDENCE:
+        return None
+    return Quad.from_points(best * factor, confidence=min(1.0, best_conf))
+
+
+class _View:
+    """The scaled-down picture plus what detection needs from it: Lab channels and their gradients."""
+
+    SAMPLES = 40  # points checked along each side
+    RUNS = 8  # stretches of a side judged separately
+    MAX_REACH = 9  # pixels either side of a side searched for its edge
+    EDGE = 60.0  # coherent gradient (Sobel on Lab, colour stretched) that counts as a full edge
+
+    def __init__(self, small_bgr: np.ndarray) -> None:
+        self.shape = small_bgr.shape[:2]
+        h, w = self.shape
+        lab = cv2.GaussianBlur(cv2.cvtColor(small_bgr, cv2.COLOR_BGR2LAB), (5, 5), 0)
+        # Colour differences are small numbers in Lab; stretch them so a bluish receipt on a beige table makes an
+        # edge as strong as a grey step of the same visual size.
+        stretched = lab.astype(np.int16)
+        stretched[:, :, 1:] = 128 + 3 * (stretched[:, :, 1:] - 128)
+        channels = np.clip(stretched, 0, 255).astype(np.uint8)
+        self.light = np.ascontiguousarray(channels[:, :, 0])
+        self.chroma = [np.ascontiguousarray(channels[:, :, 1]), np.ascontiguousarray(channels[:, :, 2])]
+        gx = cv2.Sobel(channels, cv2.CV_32F, 1, 0, ksize=3)
+        gy = cv2.Sobel(channels, cv2.CV_32F, 0, 1, ksize=3)
+        self.grad = np.stack([gx, gy], axis=-1)  # h x w x channel x (d/dx, d/dy)
+        self.values = channels.astype(np.float32)
+        self.values[:, :, 1:] /= 3.0  # colour steps are compared in plain Lab units
+        self.step = max(3, round(0.012 * max(h, w)))  # how far inside/outside a side colours are compared
+
+    # -- scoring ------------------------------------------------------------------------------------------------------
+    def _segments(
+        self, p: np.ndarray, q: np.ndarray, samples: int = SAMPLES, n_runs: int = RUNS, border: float = 0.3
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Edge support 0..1 and colour step of straight segments p[k] -> q[k], plus the colours just to their right
+        on screen (inside, for a clockwise outline) and a mask of the samples that fell in the picture."""
+        h, w = self.shape
+        d = q - p
+        length = np.maximum(np.hypot(d[:, 0], d[:, 1]), 1e-6)
+        normal = np.stack([-d[:, 1], d[:, 0]], axis=1) / length[:, None]
+        t = (
+            0.05 + 0.9 * (np.arange(samples) + 0.5) / samples
+        )  # not the ends: corners are rounded, torn, covered
+        pts = p[:, None, :] + t[None, :, None] * d[:, None, :]  # segments x samples x 2
+        # Search a little off the straight line, more for long sides: a book page or a curled sheet bows.
+        offsets = np.arange(-self.MAX_REACH, self.MAX_REACH + 1)
+        reach = np.minimum(3 + (0.012 * length).astype(int), self.MAX_REACH)
+        xs = np.clip(np.rint(pts[:, :, None, 0] + offsets * normal[:, None, None, 0]), 0, w - 1).astype(
+            np.intp
+        )
+        ys = np.clip(np.rint(pts[:, :, None, 1] + offsets * normal[:, None, None, 1]), 0, h - 1).astype(
+            np.intp
+        )
+        grad = self.grad[ys, xs]  # segments x samples x offsets x channels x 2
+        across = grad[..., 0] * normal[:, None, None, None, 0] + grad[..., 1] * normal[:, None, None, None, 1]
+        # Coherence: average the signed gradient over runs of samples before taking its size. A real edge has the
+        # same polarity all along (paper lighter than the table on the same side), so it adds up; texture, print and
+        # clutter point every which way and cancel. Each sample is capped first, so a strong edge under part of a run
+        # (a side that overshoots a corner) counts for that part only. Runs, not whole sides, so a bowed edge or a
+        # finger costs a part.
+        n = len(p)
+        across = np.clip(across, -self.EDGE, self.EDGE)
+        runs = np.abs(across.reshape(n, n_runs, samples // n_runs, len(offsets), 3).mean(axis=2))
+        runs = np.where(np.abs(offsets)[None, None, :, None] <= reach[:, None, None, None], runs, 0.0)
+        coherent = runs.max(axis=(2, 3))  # segments x runs
+        inside = (pts[..., 0] >= 2) & (pts[..., 0] <= w - 3) & (pts[..., 1] >= 2) & (pts[..., 1] <= h - 3)
+        run_inside = inside.reshape(n, n_runs, -1).mean(axis=2) > 0.5
+        # A run along the picture's border has no edge to see (the page runs off the picture): weak, not nothing.
+        strength = np.sort(
+            np.where(run_inside, np.minimum(1.0, coherent / (0.8 * self.EDGE)), border), axis=1
+        )
+        # The weakest run is forgiven: one stretch where a printed band meets the edge (the polarity flips there), a
+        # rounded corner or a fingertip. Refinement puts the corners right afterwards.
+        support = strength[:, 1:].mean(axis=1) if n_runs > 2 else strength.mean(axis=1)
+        a = pts + self.step * normal[:, None, :]
+        b = pts - self.step * normal[:, None, :]
+        ok = inside & (a[..., 0] >= 0) & (a[..., 0] < w) & (a[..., 1] >= 0) & (a[..., 1] < h)
+        ok &= (b[..., 0] >= 0) & (b[..., 0] < w) & (b[..., 1] >= 0) & (b[..., 1] < h)
+        ya, xa = np.clip(a[..., 1], 0, h - 1).astype(np.intp), np.clip(a[..., 0], 0, w - 1).astype(np.intp)
+        yb, xb = np.clip(b[..., 1], 0, h - 1).astype(np.intp), np.clip(b[..., 0], 0, w - 1).astype(np.intp)
+        va, vb = self.values[ya, xa], self.values[yb, xb]
+        diff = np.minimum(np.abs(va - vb).max(axis=2), 40.0)  # the colour step across, sample by sample
+        step = np.where(ok, diff, 0.0).sum(axis=1) / np.maximum(ok.sum(axis=1), 1)
+        return support, step, va, ok
+
+    def evaluate(self, quads: np.ndarray, samples: int = SAMPLES) -> tuple[np.ndarray, np.ndarray]:
+        """(confidence, rank) of each outline in `quads` (N x 4 x 2, clockwise from top-left), all at once.
+
+        Confidence multiplies three things a page's outline has: edges along all four sides (the weakest sides weigh
+        extra, so three good sides and an imaginary fourth do not pass), a colour step across them, and one colour
+        just inside each of them (the paper's margin; an outline that wanders off the page into the clutter around it
+        has a patchwork inside). Rank adds a preference for size, which is what picks the page over a
+        framed picture or a table printed on it.
+        """
+        h, w = self.shape
+        ends = np.roll(quads, -1, axis=1)
+        support, step, inner, inner_ok = self._segments(quads.reshape(-1, 2), ends.reshape(-1, 2), samples)
+        support, step = support.reshape(-1, 4), step.reshape(-1, 4)
+        # Side by side, so a coloured title band along one edge is still "one colour" there.
+        centre = np.median(inner, axis=1)  # sides x 3
+        close = (np.abs(inner - centre[:, None, :]).max(axis=2) < 18.0) & inner_ok
+        uniform = (close.sum(axis=1) / np.maximum(inner_ok.sum(axis=1), 1)).reshape(-1, 4)
+        paper = uniform.mean(axis=1)
+        self.last_support, self.last_step, self.last_paper = support, step, paper
+        s = np.sort(support, axis=1)
+        edge = 0.5 * s.mean(axis=1) + 0.3 * s[:, 1] + 0.2 * s[:, 0]
+        contrast = 0.6 + 0.4 * np.minimum(1.0, step / 20.0).mean(axis=1)
+        confidence = edge * contrast * (0.6 + 0.4 * paper)
+        x, y = quads[..., 0], quads[..., 1]
+        area = 0.5 * np.abs((x * np.roll(y, -1, axis=1) - np.roll(x, -1, axis=1) * y).sum(axis=1)) / (h * w)
+        return confidence, confidence**2 * np.sqrt(np.minimum(area, 1.0))
+
+    def polish(
+        self, quad: np.ndarray, confidence: float, rank: float, min_area: float
+    ) -> tuple[np.ndarray, float, float]:
+        """Slide (and then tilt) each side in turn to where the rank is highest; at most two rounds.
+
+        A side moves by sliding its two corners along the neighbouring sides, so the outline stays on the same
+        neighbours. Moving out is allowed only where those neighbours really continue (their new stretches run along
+        an edge too): that is what carries a side found on a printed frame or a coloured title band out to the
+        paper's real edge, without letting a card's outline grow into the keyboard behind it.
+        """
+        coarse = np.concatenate([[-0.04, -0.02], np.linspace(0.02, 0.4, 20)])
+        tilts = np.array([-0.03, -0.015, 0.0, 0.015, 0.03])
+        for _ in range(2):
+            improved = False
+            for i in range(4):
+                variants, ok = self._moves(quad, i, coarse, coarse)
+                _, rk = self.evaluate(variants, samples=24)
+                rk = np.where(ok, rk, -1.0)
+                centre = coarse[int(np.argmax(rk))]
+                shifts = (centre + np.array([-0.01, 0.0, 0.01]))[:, None]
+                sa, sb = (shifts + tilts).ravel(), (shifts - tilts).ravel()
+                variants, ok = self._moves(quad, i, sa, sb)
+                conf, rk = self.evaluate(variants)
+                rk = np.where(ok, rk, -1.0)
+                k = int(np.argmax(rk))
+                # Growing must not cost much confidence: a bigger outline that fits the picture worse is clutter.
+                if (
+                    rk[k] > rank * 1.01
+                    and conf[k] >= 0.95 * confidence
+                    and _plausible(variants[k], self.shape, min_area)
+                ):
+                    quad, confidence, rank = variants[k], float(conf[k]), float(rk[k])
+                    improved = True
+            if not improved:
+                break
+        return quad, confidence, rank
+
+    def _moves(
+        self, quad: np.ndarray, i: int, sa: np.ndarray, sb: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Copies of `quad` with side i moved (its corners slid by sa, sb times the neighbouring sides), and whether
+        each move is allowed: any stretch a move adds to a neighbouring side must itself lie on an edge."""
+        ia, ib = i, (i + 1) % 4
+        a, b = quad[ia], quad[ib]
+        variants = np.repeat(quad[None], len(sa), axis=0)
+        variants[:, ia] = a + sa[:, None] * (a - quad[(i - 1) % 4])
+        variants[:, ib] = b + sb[:, None] * (b - quad[(i + 2) % 4])
+        starts = np.concatenate([np.repeat(a[None], len(sa), 0), np.repeat(b[None], len(sb), 0)])
+        ext, _, _, _ = self._segments(starts, np.concatenate([variants[:, ia], variants[:, ib]]), 10, 2, 0.0)
+        grown = np.concatenate([sa, sb]) > 0.005
+        fine = (~grown | (ext >= 0.6)).reshape(2, -1)
+        return variants, fine[0] & fine[1]
+
+    # -- refinement ---------------------------------------------------------------------------------------------------
+    def refine(self, quad: np.ndarray) -> np.ndarray | None:
+        """Fit a straight line to the strongest edge near each side and intersect neighbours: sub-pixel corners.
+
+        This also puts a rounded corner (an ID card) or one under a finger where the two edges would meet.
+        """
+        h, w = self.shape
+        reach = max(3, int(0.02 * max(h, w)))
+        offsets = np.arange(-reach, reach + 1)
+        t = np.linspace(0.12, 0.88, 40)
+        lines = []
+        for i in range(4):
+            p, q = quad[i], quad[(i + 1) % 4]
+            d = q - p
+            length = float(np.hypot(*d))
+            if length < 8:
+                return None
+            normal = np.array([-d[1], d[0]]) / length
+            pts = p[None, :] + t[:, None] * d[None, :]
+            xs = pts[:, None, 0] + offsets[None, :] * normal[0]
+            ys = pts[:, None, 1] + offsets[None, :] * normal[1]
+            xi = np.clip(np.rint(xs), 0, w - 1).astype(np.intp)
+            yi = np.clip(np.rint(ys), 0, h - 1).astype(np.intp)
+            g = self.grad[yi, xi]  # samples x offsets x channels x 2
+            across = np.abs(g[..., 0] * normal[0] + g[..., 1] * normal[1]).max(axis=2)
+            # Prefer the edge nearest the current side among strong ones: a printed frame just inside the paper's
+            # edge is often as strong as the edge itself.
+            weighted = across * (1.0 - 0.3 * np.abs(offsets)[None, :] / reach)
+            rows = np.arange(len(t))
+            k = np.argmax(weighted, axis=1)
+            fx, fy = xs[rows, k], ys[rows, k]
+            keep = (across[rows, k] > 0.5 * self.EDGE) & (fx > 1) & (fx < w - 2) & (fy > 1) & (fy < h - 2)
+            if keep.sum() < 8:
+                lines.append(_line_through(p, q))
+                continue
+            found = np.stack([fx, fy], axis=1)[keep].astype(np.float32)
+            vx, vy, x0, y0 = cv2.fitLine(found, cv2.DIST_HUBER, 0, 0.01, 0.01).ravel()
+            lines.append(np.array([vy, -vx, vx * y0 - vy * x0], dtype=np.float64))  # a x + b y + c = 0
+        corners = [_intersect(lines[(i - 1) % 4], lines[i]) for i in range(4)]
+        if any(c is None for c in corners):
+            return None
+        out = np.array(corners)
+        if np.abs(out - quad).max() > 0.06 * max(h, w):
+            return None
+        return out
+
+
+def _line_through(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """The line (a, b, c), a x + b y + c = 0, through two points."""
+    d = q - p
+    return np.array([d[1], -d[0], d[0] * p[1] - d[1] * p[0]], dtype=np.float64)
+
+
+def _intersect(l1: np.ndarray, l2: np.ndarray) -> np.ndarray | None:
+    pt = np.cross(l1, l2)
+    if abs(pt[2]) < 1e-9:
+        return None
+    return pt[:2] / pt[2]
+
+
+def _candidates(view: _View, min_area: float) -> Iterator[np.ndarray]:
+    """Four-cornered outlines that might be the page: from edge outlines, bright regions and long lines."""
+    h, w = view.shape
+    min_px = min_area * h * w
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
+    maps = []
+    for channel in (view.light, *view.chroma):
+        if channel is view.light:
+            median = float(np.median(channel[::4, ::4]))
+            lo, hi = max(8.0, 0.17 * median), max(20.0, 0.33 * median)
+        else:
+            lo, hi = 10.0, 30.0
+        maps.append(cv2.Canny(channel, lo, hi, L2gradient=True))
+    hulls = []
+    # Each channel alone, and all together: a page's outline can be a lightness edge on three sides and a colour
+    # edge on the fourth (a red title band against a grey jumper).
+    for edges in (maps[0], maps[1], maps[2], maps[0] | maps[1] | maps[2]):
+        contours, _ = cv2.findContours(cv2.dilate(edges, kernel), cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+        # Rank by the hull's area, not the outline's: a page edge with a gap (a torn corner, a faint side) is an
+        # open curve with no area of its own, but its hull is the page.
+        found = [cv2.convexHull(c) for c in contours if len(c) >= 8]
+        found.sort(key=cv2.contourArea, reverse=True)
+        hulls.extend(hull for hull in found[:8] if cv2.contourArea(hull) >= min_px)
+    # Regions: paper is usually the brightest large thing in a photo of a page.
+    _, bright = cv2.threshold(view.light, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    bright = cv2.morphologyEx(bright, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5)))
+    contours, _ = cv2.findContours(bright, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    for c in sorted(contours, key=cv2.contourArea, reverse=True)[:3]:
+        if cv2.contourArea(c) >= min_px:
+            hulls.append(cv2.convexHull(c))
+    for hull in hulls:
+        quad = _reduce_to_quad(hull)
+        if quad is not None:
+            yield quad
+    yield from _line_quads(view, min_area)
+
+
+_LSD: cv2.LineSegmentDetector | None = None
+
+
+def _line_quads(view: _View, min_area: float, per_family: int = 14, keep: int = 8) -> Iterator[np.ndarray]:
+    """Outlines made of four long straight lines: two roughly horizontal, two roughly vertical.
+
+    Line segments (LSD) are merged into lines; every pair of lines of one direction is combined with every pair of
+    the other (a few thousand combinations, scored at once with numpy by how much of each side segments cover, so an
+    imaginary side sinks the lot), and the best go on to the full score.
+    """
+    global _LSD
+    if _LSD is None:
+        _LSD = cv2.createLineSegmentDetector()
+    h, w = view.shape
+    dim = max(h, w)
+    found = _LSD.detect(view.light)[0]
+    if found is None:
+        return
+    segs = found.reshape(-1, 4).astype(np.float64)
+    lengths = np.hypot(segs[:, 2] - segs[:, 0], segs[:, 3] - segs[:, 1])
+    order = np.argsort(-lengths)
+    segs, lengths = segs[order], lengths[order]
+    long_enough = lengths >= 0.03 * dim
+    segs, lengths = segs[long_enough][:150], lengths[long_enough][:150]
+    lines: list[dict] = []
+    cos_tol = math.cos(math.radians(4))
+    for seg, length in zip(segs, lengths, strict=True):
+        p0, p1 = seg[:2], seg[2:]
+        direction = (p1 - p0) / length
+        for line in lines:
+            if abs(float(np.dot(direction, line["dir"]))) < cos_tol:
+                continue
+            n, c = line["n"], line["c"]
+            if abs(float(np.dot(n, p0)) - c) < 2.5 and abs(float(np.dot(n, p1)) - c) < 2.5:
+                line["segs"].append((p0, p1))
+                line["support"] += length
+                break
+        else:
+            n = np.array([-direction[1], direction[0]])
+            lines.append(
+                {"dir": direction, "n": n, "c": float(np.dot(n, p0)), "segs": [(p0, p1)], "support": length}
+            )
+    lines = [ln for ln in _merge_lines(lines, dim) if ln["support"] >= 0.08 * dim]
+    horizontal = sorted(
+        (ln for ln in lines if abs(ln["dir"][0]) >= abs(ln["dir"][1])), key=lambda ln: -ln["support"]
+    )
+    vertical = sorted(
+        (ln for ln in lines if abs(ln["dir"][0]) < abs(ln["dir"][1])), key=lambda ln: -ln["support"]
+    )
+    horizontal, vertical = horizontal[:per_family], vertical[:per_family]
+    nh, nv = len(horizontal), len(vertical)
+    if nh < 2 or nv < 2:
+        return
+    hh = np.array([[ln["n"][0], ln["n"][1], -ln["c"]] for ln in horizontal])
+    vv = np.array([[ln["n"][0], ln["n"][1], -ln["c"]] for ln in vertical])
+    cross = np.cross(hh[:, None, :], vv[None, :, :])  # where each horizontal line meets each vertical one
+    with np.errstate(divide="ignore", invalid="ignore"):
+        meet = cross[..., :2] / cross[..., 2:3]
+    meet = np.where(np.isfinite(meet), meet, 1e9)
+
+    def coverage(family: list[dict], points: np.ndarray) -> np.ndarray:
+        """cov[k, a, b]: the share of line k between its meeting points a and b that segments cover."""
+        out = np.zeros((len(family), points.shape[1], points.shape[1]))
+        for k, line in enumerate(family):
+            d = line["dir"]
+            spans = np.array([sorted((float(np.dot(d, a)), float(np.dot(d, b)))) for a, b in line["segs"]])
+            t = points[k] @ d
+            lo = np.minimum(t[:, None], t[None, :])[..., None]
+            hi = np.maximum(t[:, None], t[None, :])[..., None]
+            covered = np.clip(np.minimum(spans[:, 1], hi) - np.maximum(spans[:, 0], lo), 0, None).sum(axis=-1)
+            span = hi[..., 0] - lo[..., 0]
+            out[k] = np.where(span > 1, np.minimum(1.0, covered / np.maximum(span, 1e-9)), 0.0)
+        return out
+
+    cov_h = coverage(horizontal, meet)  # [i, j1, j2]
+    cov_v = coverage(vertical, meet.transpose(1, 0, 2))  # [j, i1, i2]
+    i1, i2 = np.triu_indices(nh, 1)
+    j1, j2 = np.triu_indices(nv, 1)
+    top, left = (a.ravel() for a in np.meshgrid(i1, j1, indexing="ij"))
+    bottom, right = (a.ravel() for a in np.meshgrid(i2, j2, indexing="ij"))
+    corners = np.stack([meet[top, left], meet[top, right], meet[bottom, right], meet[bottom, left]], axis=1)
+    cov = np.stack(
+        [
+            cov_h[top, left, right],
+            cov_v[right, top, bottom],
+            cov_h[bottom, left, right],
+            cov_v[left, top, bottom],
+        ],
+        axis=1,
+    )
+    x, y = corners[..., 0], corners[..., 1]
+    area = 0.5 * np.abs((x * np.roll(y, -1, axis=1) - np.roll(x, -1, axis=1) * y).sum(axis=1)) / (h * w)
+    margin = 0.1 * dim
+    inside = (x.min(axis=1) > -margin) & (y.min(axis=1) > -margin)
+    inside &= (x.max(axis=1) < w + margin) & (y.max(axis=1) < h + margin)
+    edges = np.roll(corners, -1, axis=1) - corners
+    nxt = np.roll(edges, -1, axis=1)
+    turn = edges[..., 0] * nxt[..., 1] - edges[..., 1] * nxt[..., 0]
+    convex = (turn > 0).all(axis=1) | (turn < 0).all(axis=1)
+    ok = inside & convex & (area >= min_area) & (area <= 1.2)
+    # Every side must be covered: the geometric mean sinks when one side is imaginary. Size counts only a little
+    # here; the full score decides between a page and things printed on it.
+    score = np.prod(np.maximum(cov, 0.02), axis=1) ** 0.25 * np.minimum(area, 1.0) ** 0.25
+    score = np.where(ok, score, -1.0)
+    for k in np.argsort(-score)[:keep]:
+        if score[k] <= 0:
+            break
+        yield _order_corners(corners[k])
+
+
+def _merge_lines(lines: list[dict], dim: int) -> list[dict]:
+    """Join lines that are one edge found twice (LSD breaks an edge where the light or the print changes)."""
+    merged: list[dict] = []
+    cos_tol = math.cos(math.radians(6))
+    tol = max(3.0, 0.008 * dim)
+    for line in sorted(lines, key=lambda ln: -ln["support"]):
+        for big in merged:
+            if abs(float(np.dot(line["dir"], big["dir"]))) < cos_tol:
+                continue
+            if all(abs(float(np.dot(big["n"], p)) - big["c"]) < tol for seg in line["segs"] for p in seg):
+                big["segs"].extend(line["segs"])
+                big["support"] += line["support"]
+                break
+        else:
+            merged.append(line)
+    for line in merged:
+        if len(line["segs"]) > 1:
+            pts = np.array([p for seg in line["segs"] for p in seg], dtype=np.float32)
+            vx, vy, x0, y0 = cv2.fitLine(pts, cv2.DIST_L2, 0, 0.01, 0.01).ravel()
+            direction = np.array([vx, vy], dtype=np.float64)
+            line["dir"] = direction
+            line["n"] = np.array([-direction[1], direction[0]])
+            line["c"] = float(np.dot(line["n"], [x0, y0]))
+    return merged
+
+
+def _reduce_to_quad(hull: np.ndarray) -> np.ndarray | None:
+    """Four corners from a convex outline: simplify it, then drop the shortest sides by extending their neighbours.
+
+    Dropping a short side and meeting its neighbours where they cross is what puts back a corner that a finger, a
+    rounded card corner or a torn edge has cut off.
+    """
+    perimeter = cv2.arcLength(hull, True)
+    if perimeter <= 0:
+        return None
+    poly = cv2.approxPolyDP(hull, 0.015 * perimeter, True).reshape(-1, 2).astype(np.float64)
+    if len(poly) < 4:
+        return None
+    while len(poly) > 4:
+        n = len(poly)
+        lengths = np.hypot(*(np.roll(poly, -1, axis=0) - poly).T)
+        i = int(np.argmin(lengths))  # side poly[i] -> poly[i+1]
+        a0, a1 = poly[(i - 1) % n], poly[i]
+        b0, b1 = poly[(i + 1) % n], poly[(i + 2) % n]
+        pt = _intersect(_line_through(a0, a1), _line_through(b0, b1))
+        if pt is None or not np.all(np.isfinite(pt)) or np.hypot(*(pt - a1)) > 0.5 * perimeter:
+            pt = (a1 + b0) / 2  # the neighbours run apart: merge the short side into one point instead
+        merged = list(poly)
+        merged[i] = pt
+        del merged[(i + 1) % n]
+        poly = np.array(merged)
+    return _order_corners(poly)
+
+
+def _plausible(quad: np.ndarray, shape: tuple[int, int], min_area: float) -> bool:
+    """A page seen by a camera: convex, big enough, corners near the picture, no side folded down to nothing."""
+    h, w = shape
+    if not np.all(np.isfinite(quad)):
+        return False
+    margin = 0.1 * max(h, w)
+    if quad[:, 0].min() < -margin or quad[:, 1].min() < -margin:
+        return False
+    if quad[:, 0].max() > w + margin or quad[:, 1].max() > h + margin:
+        return False
+    if not cv2.isContourConvex(np.round(quad).astype(np.int32).reshape(-1, 1, 2)):
+        return False
+    area = abs(cv2.contourArea(quad.astype(np.float32)))
+    if area < min_area * h * w:
+        return False
+    sides = np.hypot(*(np.roll(quad, -1, axis=0) - quad).T)
+    if sides.min() < 0.12 * sides.max():
+        return False
+    for i in range(4):
+        a = quad[(i - 1) % 4] - quad[i]
+        b = quad[(i + 1) % 4] - quad[i]
+        cos = float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-9))
+        if abs(cos) > 0.8:  # corner sharper than about 37 degrees or flatter than 143
+            return False
+    return True
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# flattening
+# --------------------------------------------------------------------------------------------------------------------
+def page_aspect_ratio(quad: Quad, image_size: tuple[int, int]) -> float:
+    """The page's true height/width ratio, undoing perspective (Zhang and He, "Whiteboard scanning", 2007).
+
+    A tilted camera makes the near side of the page look longer, so side lengths in the photo lie; the four corners
+    plus the assumption that the camera's centre is the picture's centre pin down the focal length, and with it the
+    real shape. When the outline is nearly a parallelogram (no perspective to measure) the side lengths are used.
+    """
+    w_img, h_img = image_size
+    tl, tr, br, bl = (np.array([x, y, 1.0]) for x, y in quad.corners)
+    m1, m2, m3, m4 = tl, tr, bl, br
+    u0, v0 = w_img / 2.0, h_img / 2.0
+    k2 = np.dot(np.cross(m1, m4), m3) / np.dot(np.cross(m2, m4), m3)
+    k3 = np.dot(np.cross(m1, m4), m2) / np.dot(np.cross(m3, m4), m2)
+    n2 = k2 * m2 - m1
+    n3 = k3 * m3 - m1
+    width_px = (np.linalg.norm(tr[:2] - tl[:2]) + np.linalg.norm(br[:2] - bl[:2])) / 2
+    height_px = (np.linalg.norm(bl[:2] - tl[:2]) + np.linalg.norm(br[:2] - tr[:2])) / 2
+    naive = height_px / max(width_px, 1e-6)
+    if abs(n2[2]) < 1e-6 or abs(n3[2]) < 1e-6:
+        ratio_wh = math.sqrt((n2[0] ** 2 + n2[1] ** 2) / max(n3[0] ** 2 + n3[1] ** 2, 1e-12))
+        return 1.0 / ratio_wh if ratio_wh > 0 else naive
+    f2 = -(
+        (n2[0] * n3[0] - (n2[0] * n3[2] + n2[2] * n3[0]) * u0 + n2[2] * n3[2] * u0 * u0)
+        + (n2[1] * n3[1] - (n2[1] * n3[2] + n2[2] * n3[1]) * v0 + n2[2] * n3[2] * v0 * v0)
+    ) / (n2[2] * n3[2])
+    if not np.isfinite(f2) or f2 <= 0:
+        return naive
+    f = math.sqrt(f2)
+    a_inv = np.linalg.inv(np.array([[f, 0, u0], [0, f, v0], [0, 0, 1.0]]))
+    b = a_inv.T @ a_inv
+    ratio_wh = math.sqrt(float(n2 @ b @ n2) / float(n3 @ b @ n3))
+    ratio = 1.0 / ratio_wh
+    # Guard against a badly conditioned estimate (nearly frontal shots make f meaningless): trust the photo's sides
+    # when the two disagree wildly.
+    if not 0.5 < ratio / naive < 2.0:
+        return naive
+    return ratio
+
+
+def _snap_ratio(ratio: float) -> float:
+    for known in PAPER_RATIOS.values():
+        for candidate in (known, 1.0 / known):
+            if abs(ratio / candidate - 1.0) < SNAP_TOLERANCE:
+                return candidate
+    return ratio
+
+
+def flatten(
+    image: Image.Image | np.ndarray,
+    quad: Quad,
+    *,
+    max_side: int = 3508,
+    snap: bool = True,
+) -> Image.Image:
+    """The page inside `quad`, seen straight on, at its true aspect ratio (snapped to A4/Letter/... when close).
+
+    The output keeps about the detail the photo has along the page's longer side (never more than `max_side`
+    pixels, A4 at 300 dpi), because upscaling adds nothing and the model slices the page itself.
+    """
+    bgr = as_bgr(image)
+    h_img, w_img = bgr.shape[:2]
+    ratio = page_aspect_ratio(quad, (w_img, h_img))
+    if snap:
+        ratio = _snap_ratio(ratio)
+    tl, tr, br, bl = (np.array(c) for c in quad.corners)
+    width_px = max(np.linalg.norm(tr - tl), np.linalg.norm(br - bl))
+    height_px = max(np.linalg.norm(bl - tl), np.linalg.norm(br - tr))
+    long_side = min(float(max_side), max(width_px, height_px))
+    if ratio >= 1:
+        out_h, out_w = long_side, long_side / ratio
+    else:
+        out_w, out_h = long_side, long_side * ratio
+    out_w, out_h = max(8, round(out_w)), max(8, round(out_h))
+    dst = np.array([[0, 0], [out_w, 0], [out_w, out_h], [0, out_h]], dtype=np.float32)
+    matrix = cv2.getPerspectiveTransform(quad.as_array(), dst)
+    warped = cv2.warpPerspective(
+        bgr, matrix, (out_w, out_h), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE
+    )
+    return Image.fromarray(cv2.cvtColor(warped, cv2.COLOR_BGR2RGB))
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# enhancement, rotation, deskew
+# --------------------------------------------------------------------------------------------------------------------
+ENHANCE_MODES = ("color", "gray", "scan", "none")
+
+
+def _background(gray: np.ndarray) -> np.ndarray:
+    """The paper's own brightness at each point (text removed): what shadows and uneven light look like."""
+    h, w = gray.shape
+    factor = max(1, int(max(h, w) / 400))
+    small = cv2.resize(gray, (max(1, w // factor), max(1, h // factor)), interpolation=cv2.INTER_AREA)
+    k = max(3, (max(small.shape) // 40) | 1)
+    # Dilation spreads the paper's white over the (darker, thinner) strokes; the median smooths what is left.
+    bg = cv2.dilate(small, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    bg = cv2.medianBlur(bg, min(255, (k * 2) | 1) if k * 2 < 255 else 255)
+    return cv2.resize(bg, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def enhance(image: Image.Image | np.ndarray, mode: str = "color") -> Image.Image:
+    """A cleaner page: uneven lighting and shadows divided out, contrast stretched.
+
+    - "color": keeps colour (graphics, stamps, highlighter), paper made white;
+    - "gray": the same in grey;
+    - "scan": black and white, the look of a photocopier; best for plain text, harsh on photos;
+    - "none": unchanged.
+    """
+    if mode not in ENHANCE_MODES:
+        raise ValueError(f"enhance mode must be one of {', '.join(ENHANCE_MODES)}, not {mode!r}")
+    pil = _to_pil(image)
+    if mode == "none":
+        return pil.convert("RGB")
+    bgr = as_bgr(pil)
+    gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+    bg = np.maximum(_background(gray).astype(np.float32), 1.0)
+    if mode == "color":
+        out = np.empty_like(bgr)
+        for c in range(3):
+            ch = bgr[:, :, c].astype(np.float32)
+            out[:, :, c] = np.clip(ch / bg * 235.0, 0, 255).astype(np.uint8)
+        out = _stretch(out)
+        return Image.fromarray(cv2.cvtColor(out, cv2.COLOR_BGR2RGB))
+    flat = np.clip(gray.astype(np.float32) / bg * 235.0, 0, 255).astype(np.uint8)
+    if mode == "gray":
+        return Image.fromarray(_stretch(flat)).convert("RGB")
+    # scan: after flattening the light, a global threshold separates ink from paper far better than on the raw photo;
+    # Otsu picks it, clamped so a nearly empty page does not turn its paper texture into ink.
+    otsu, _ = cv2.threshold(flat, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    level = min(max(otsu, 120.0), 200.0)
+    bw = np.where(flat > level, 255, 0).astype(np.uint8)
+    return Image.fromarray(bw).convert("RGB")
+
+
+def _stretch(arr: np.ndarray) -> np.ndarray:
+    """Contrast stretch between the 1st and 99th percentile (ink to paper), the same for all channels."""
+    lo, hi = np.percentile(arr, (1, 99))
+    if hi - lo < 10:
+        return arr
+    return np.clip((arr.astype(np.float32) - lo) * (255.0 / (hi - lo)), 0, 255).astype(np.uint8)
+
+
+def rotate(image: Image.Image, quarter_turns: int) -> Image.Image:
+    """Rotate by 90-degree steps, clockwise for positive numbers (a "rotate right" button adds one)."""
+    turns = quarter_turns % 4
+    if turns == 0:
+        return image
+    op = {1: Image.Transpose.ROTATE_270, 2: Image.Transpose.ROTATE_180, 3: Image.Transpose.ROTATE_90}[turns]
+    return image.transpose(op)
+
+
+def estimate_skew(image: Image.Image | np.ndarray, *, max_angle: float = 10.0) -> float:
+    """The angle in degrees (counter-clockwise positive) by which text lines on a scanned page are tilted.
+
+    Uses the projection profile: rotated back by the right angle, the rows of a text page alternate between ink and
+    blank, so the row sums vary the most. Coarse search in 0.5 degree steps, then 0.05 degree steps around the best.
+    """
+    gray = cv2.cvtColor(as_bgr(image), cv2.COLOR_BGR2GRAY)
+    h, w = gray.shape
+    factor = min(1.0, 1000.0 / max(h, w))
+    if factor < 1:
+        gray = cv2.resize(gray, (round(w * factor), round(h * factor)), interpolation=cv2.INTER_AREA)
+    _, ink = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    ys, xs = np.nonzero(ink)
+    if len(xs) < 50:
+        return 0.0
+    if len(xs) > 60000:
+        pick = np.random.default_rng(0).choice(len(xs), 60000, replace=False)
+        xs, ys = xs[pick], ys[pick]
+    cx, cy = gray.shape[1] / 2, gray.shape[0] / 2
+    xs = xs.astype(np.float64) - cx
+    ys = ys.astype(np.float64) - cy
+    n_rows = gray.shape[0] * 2
+
+    def spread(angle: float) -> float:
+        a = math.radians(angle)
+        # Row of each ink pixel after rotating the page by `angle` (counter-clockwise in image terms).
+        rows = (ys * math.cos(a) + xs * math.sin(a) + n_rows / 2).astype(np.int64)
+        rows = np.clip(rows, 0, n_rows - 1)
+        profile = np.bincount(rows, minlength=n_rows).astype(np.float64)
+        return float(np.sum(profile * profile))
+
+    coarse = np.arange(-max_angle, max_angle + 1e-9, 0.5)
+    best = max(coarse, key=spread)
+    fine = np.arange(best - 0.5, best + 0.5 + 1e-9, 0.05)
+    best = max(fine, key=spread)
+    return float(round(best, 2))
+
+
+def deskew(image: Image.Image, *, max_angle: float = 10.0, min_angle: float = 0.1) -> Image.Image:
+    """A flatbed scan turned so its text lines run level; white fills the corners the turn uncovers."""
+    angle = estimate_skew(image, max_angle=max_angle)
+    if abs(angle) < min_angle:
+        return image
+    # estimate_skew gives the angle that levels the lines in image coordinates (y down); PIL's rotate turns
+    # counter-clockwise on screen, the opposite sense.
+    return image.convert("RGB").rotate(-angle, resample=Image.Resampling.BICUBIC, fillcolor=(255, 255, 255))
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# blank pages
+# --------------------------------------------------------------------------------------------------------------------
+def is_blank(image: Image.Image | np.ndarray, *, ink_fraction: float = 0.0008) -> bool:
+    """True when the page has nothing on it: no stroke darker than the paper around it, beyond specks.
+
+    Compared with the local background rather than a fixed grey, so a blank sheet photographed under uneven light,
+    or a scan with a grey cast, still counts as blank; a 3x3 opening removes scanner dust.
+    """
+    gray = cv2.cvtColor(as_bgr(image), cv2.COLOR_BGR2GRAY)
+    h, w = gray.shape
+    factor = min(1.0, 1200.0 / max(h, w))
+    if factor < 1:
+        gray = cv2.resize(
+            gray, (max(1, round(w * factor)), max(1, round(h * factor))), interpolation=cv2.INTER_AREA
+        )
+    if gray.size == 0:
+        return True
+    bg = _background(gray).astype(np.int16)
+    dark = ((bg - gray.astype(np.int16)) > 40).astype(np.uint8)
+    light = ((gray.astype(np.int16) - bg) > 40).astype(np.uint8)  # white ink on a dark page
+    kernel = np.ones((2, 2), np.uint8)
+    ink = cv2.morphologyEx(dark | light, cv2.MORPH_OPEN, kernel)
+    return float(ink.mean()) < ink_fraction and float(gray.std()) < 60
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# live capture: is the page holding still?
+# --------------------------------------------------------------------------------------------------------------------
+class SteadyTracker:
+    """Says when the page outline has held still for `hold_s` seconds: the moment to capture without a button.
+
+    Feed it the quad of every frame (None when no page was found) with the frame's time. Still means every corner
+    stayed within `tolerance` of where it was when the stillness began, as a share of the page's diagonal, so the
+    same setting works for a page far away or close up. `smoothed` is a steadier outline for drawing an overlay.
+    """
+
+    def __init__(self, hold_s: float = 1.0, *, tolerance: float = 0.02, min_confidence: float = 0.5) -> None:
+        self.hold_s = hold_s
+        self.tolerance = tolerance
+        self.min_confidence = min_confidence
+        self.reset()
+
+    def reset(self) -> None:
+        self._anchor: np.ndarray | None = None
+        self._since: float | None = None
+        self._last_t: float | None = None
+        self.smoothed: Quad | None = None
+        self.steady = False
+
+    def update(self, quad: Quad | None, t: float | None = None) -> bool:
+        """Record one frame; True while the page has been still for at least `hold_s`."""
+        now = time.monotonic() if t is None else float(t)
+        self._last_t = now
+        if quad is None or quad.confidence < self.min_confidence:
+            self.reset()
+            self._last_t = now
+            return False
+        pts = quad.as_array().astype(np.float64)
+        diag = max(float(np.linalg.norm(pts[2] - pts[0])), float(np.linalg.norm(pts[3] - pts[1])), 1.0)
+        limit = max(2.0, self.tolerance * diag)
+        if self._anchor is None or np.abs(pts - self._anchor).max() > limit:
+            self._anchor = pts
+            self._since = now
+            self.smoothed = quad
+        else:
+            prev = self.smoothed.as_array() if self.smoothed is not None else pts
+            mixed = 0.6 * prev + 0.4 * pts
+            self.smoothed = Quad.from_points(mixed, quad.confidence)
+        self.steady = self._since is not None and now - self._since >= self.hold_s
+        return self.steady
+
+    @property
+    def progress(self) -> float:
+        """0..1: how far through the hold the page is (for a filling ring in the window)."""
+        if self._since is None or self._last_t is None or self.hold_s <= 0:
+            return 1.0 if self.steady else 0.0
+        return max(0.0, min(1.0, (self._last_t - self._since) / self.hold_s))

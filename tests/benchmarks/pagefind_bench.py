@@ -1,0 +1,167 @@
+"""Page finding, measured: overlap with hand-marked corners on real phone photos, and frames per second on one core.
+
+    .venv/bin/python tests/benchmarks/pagefind_bench.py [--corpus ../shared/corpus/photos] [--frames 200] [--json OUT]
+                                                        [--draw DIR]
+
+Prints a table; never asserts. The photos are read from the shared corpus when it is there (the corners are in
+tests/fixtures/corpus_photo_corners.json, marked by hand on zoomed crops). Speed is measured on 1280x720 frames made
+from those photos when present, or from synthetic pages warped onto a textured background, with OpenCV limited to one
+thread, as the camera view runs it beside everything else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, ImageOps
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "app"))
+
+from paperlens.core.pagefind import Quad, find_page, flatten, quad_iou  # noqa: E402
+
+FIXTURE = ROOT / "tests" / "fixtures" / "corpus_photo_corners.json"
+DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus" / "photos"
+
+
+def load_photo(path: Path) -> np.ndarray:
+    image = ImageOps.exif_transpose(Image.open(path)).convert("RGB")
+    return cv2.cvtColor(np.asarray(image), cv2.COLOR_RGB2BGR)
+
+
+def synthetic_frames(n: int, seed: int = 0) -> list[np.ndarray]:
+    """1280x720 frames of a text page under random perspective on a noisy, textured table."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    page = np.full((1100, 780, 3), 245, np.uint8)
+    for y in range(80, 1020, 28):
+        cv2.putText(
+            page,
+            "Lorem ipsum dolor sit amet, consectetur",
+            (60, y),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.8,
+            (30, 30, 30),
+            2,
+        )
+    for _ in range(n):
+        table = rng.integers(60, 120, (720, 1280, 3), dtype=np.uint8)
+        table = cv2.GaussianBlur(table, (0, 0), 3)
+        cx, cy = 640 + rng.uniform(-80, 80), 360 + rng.uniform(-40, 40)
+        hw, hh = rng.uniform(180, 240), rng.uniform(250, 320)
+        dst = np.array(
+            [[cx - hw, cy - hh], [cx + hw, cy - hh], [cx + hw, cy + hh], [cx - hw, cy + hh]], np.float32
+        )
+        dst += rng.uniform(-40, 40, dst.shape).astype(np.float32)
+        src = np.array([[0, 0], [780, 0], [780, 1100], [0, 1100]], np.float32)
+        m = cv2.getPerspectiveTransform(src, dst)
+        warped = cv2.warpPerspective(page, m, (1280, 720))
+        mask = cv2.warpPerspective(np.full(page.shape[:2], 255, np.uint8), m, (1280, 720))
+        table[mask > 0] = warped[mask > 0]
+        frames.append(table)
+    return frames
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    ap.add_argument("--frames", type=int, default=200, help="frames to time (default 200)")
+    ap.add_argument("--json", type=Path, help="also write the figures here")
+    ap.add_argument(
+        "--draw", type=Path, help="write each photo with found (green) and true (red) outlines here"
+    )
+    args = ap.parse_args(argv)
+    cv2.setNumThreads(1)
+    report: dict = {
+        "python": platform.python_version(),
+        "opencv": cv2.__version__,
+        "machine": platform.machine(),
+    }
+
+    fixture = json.loads(FIXTURE.read_text())
+    photos: dict[str, np.ndarray] = {}
+    if args.corpus.is_dir():
+        rows = []
+        print(f"Page finding on {args.corpus}")
+        print(f"{'photo':28} {'IoU':>6} {'confidence':>10} {'ms':>7}  flattened")
+        for name, truth in fixture["photos"].items():
+            path = args.corpus / name
+            if not path.exists():
+                print(f"{name:28} missing")
+                continue
+            bgr = load_photo(path)
+            photos[name] = bgr
+            t0 = time.perf_counter()
+            quad = find_page(bgr, thorough=True)
+            ms = (time.perf_counter() - t0) * 1000
+            iou = quad_iou(quad, np.array(truth, np.float32)) if quad else 0.0
+            conf = quad.confidence if quad else 0.0
+            size = ""
+            if quad:
+                flat = flatten(bgr, quad)
+                size = f"{flat.width}x{flat.height}"
+            print(f"{name:28} {iou:6.3f} {conf:10.2f} {ms:7.1f}  {size}")
+            rows.append(
+                {"photo": name, "iou": round(iou, 4), "confidence": round(conf, 3), "ms": round(ms, 1)}
+            )
+            if args.draw:
+                args.draw.mkdir(parents=True, exist_ok=True)
+                canvas = bgr.copy()
+                cv2.polylines(canvas, [np.array(truth, np.int32)], True, (0, 0, 255), 12)
+                if quad:
+                    cv2.polylines(canvas, [quad.as_array().astype(np.int32)], True, (0, 255, 0), 8)
+                small = cv2.resize(canvas, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA)
+                cv2.imwrite(str(args.draw / name.replace(".jpg", ".png")), small)
+        if rows:
+            print(f"{'lowest':28} {min(r['iou'] for r in rows):6.3f}")
+            print(f"{'mean':28} {sum(r['iou'] for r in rows) / len(rows):6.3f}")
+        report["photos"] = rows
+    else:
+        print(f"No corpus at {args.corpus}: overlap not measured.")
+
+    # Speed on 1280x720 frames, one OpenCV thread.
+    if photos:
+        frames = []
+        for bgr in photos.values():
+            # A phone held upright gives 720x1280 of the same scene; the camera view sees it landscape, so pad it.
+            h, w = bgr.shape[:2]
+            s = 720 / h
+            small = cv2.resize(bgr, (round(w * s), 720), interpolation=cv2.INTER_AREA)
+            canvas = np.full((720, 1280, 3), 40, np.uint8)
+            x0 = (1280 - small.shape[1]) // 2
+            canvas[:, x0 : x0 + small.shape[1]] = small
+            frames.append(canvas)
+        kind = "corpus photos fitted into 1280x720"
+    else:
+        frames = synthetic_frames(8)
+        kind = "synthetic pages on a textured table"
+    found = 0
+    for f in frames[:2]:
+        find_page(f)  # warm-up
+    t0 = time.perf_counter()
+    for i in range(args.frames):
+        quad: Quad | None = find_page(frames[i % len(frames)])
+        found += quad is not None
+    dt = time.perf_counter() - t0
+    fps = args.frames / dt
+    print(
+        f"\nSpeed: {fps:.1f} frames/s on 1280x720 ({kind}), 1 OpenCV thread, {dt / args.frames * 1000:.1f} ms/frame,"
+    )
+    print(f"       page found in {found}/{args.frames} frames")
+    report["fps_1280x720"] = round(fps, 1)
+    report["ms_per_frame"] = round(dt / args.frames * 1000, 2)
+    report["speed_frames"] = kind
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
