@@ -1,0 +1,115 @@
+"""The window's entry point: `paperlens` with no command calls `run_app`.
+
+The model thread imports llama.cpp only when the first page is parsed, so this opens in well under a second. The
+palette follows the system's light or dark scheme (Fusion style, so it looks the same on every platform and does
+follow the palette, which native Linux styles often ignore).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QColor, QGuiApplication, QPalette
+from PySide6.QtWidgets import QApplication
+
+from paperlens import APP_NAME
+
+log = logging.getLogger(__name__)
+
+
+def dark_palette() -> QPalette:
+    """A dark palette for Fusion (Qt's own Fusion palette is light unless the platform theme supplies one)."""
+    p = QPalette()
+    base, window, text = QColor(30, 30, 32), QColor(45, 45, 48), QColor(225, 225, 225)
+    disabled = QColor(125, 125, 125)
+    highlight = QColor(53, 132, 228)
+    roles = {
+        QPalette.ColorRole.Window: window,
+        QPalette.ColorRole.WindowText: text,
+        QPalette.ColorRole.Base: base,
+        QPalette.ColorRole.AlternateBase: QColor(52, 52, 56),
+        QPalette.ColorRole.ToolTipBase: window,
+        QPalette.ColorRole.ToolTipText: text,
+        QPalette.ColorRole.PlaceholderText: disabled,
+        QPalette.ColorRole.Text: text,
+        QPalette.ColorRole.Button: window,
+        QPalette.ColorRole.ButtonText: text,
+        QPalette.ColorRole.BrightText: QColor(255, 255, 255),
+        QPalette.ColorRole.Light: QColor(70, 70, 74),
+        QPalette.ColorRole.Midlight: QColor(60, 60, 64),
+        QPalette.ColorRole.Mid: QColor(40, 40, 42),
+        QPalette.ColorRole.Dark: QColor(22, 22, 24),
+        QPalette.ColorRole.Shadow: QColor(10, 10, 10),
+        QPalette.ColorRole.Highlight: highlight,
+        QPalette.ColorRole.HighlightedText: QColor(255, 255, 255),
+        QPalette.ColorRole.Link: QColor(110, 170, 250),
+        QPalette.ColorRole.LinkVisited: QColor(170, 140, 250),
+    }
+    for role, color in roles.items():
+        p.setColor(role, color)
+    for role in (QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText, QPalette.ColorRole.WindowText):
+        p.setColor(QPalette.ColorGroup.Disabled, role, disabled)
+    return p
+
+
+def wants_dark() -> bool:
+    """PAPERLENS_THEME=dark|light wins; otherwise the system's colour scheme (Qt 6.5+) decides."""
+    forced = os.environ.get("PAPERLENS_THEME", "").lower()
+    if forced in ("dark", "light"):
+        return forced == "dark"
+    hints = QGuiApplication.styleHints()
+    scheme = getattr(hints, "colorScheme", None)
+    return bool(scheme is not None and scheme() == Qt.ColorScheme.Dark)
+
+
+def apply_palette(app: QApplication) -> None:
+    app.setPalette(dark_palette() if wants_dark() else app.style().standardPalette())
+
+
+def make_app(argv: list[str] | None = None) -> QApplication:
+    """The QApplication with the names QSettings uses, the Fusion style and the system's light or dark palette."""
+    QApplication.setOrganizationName(APP_NAME)
+    QApplication.setOrganizationDomain("paperlens.app")
+    QApplication.setApplicationName(APP_NAME)
+    QApplication.setApplicationDisplayName(APP_NAME)
+    QGuiApplication.setDesktopFileName("paperlens")
+    app = QApplication.instance() or QApplication(list(argv or [APP_NAME]))
+    app.setStyle("Fusion")
+    apply_palette(app)
+    hints = QGuiApplication.styleHints()
+    if hasattr(hints, "colorSchemeChanged"):
+        hints.colorSchemeChanged.connect(lambda *_: apply_palette(app))
+    return app
+
+
+def run_app(argv: list[str] | None = None) -> int:
+    """Open the window (and any files named after the program name); returns the exit code."""
+    from paperlens.gui.main_window import MainWindow
+
+    argv = list(argv or sys.argv[:1])
+    app = make_app(argv)
+    window = MainWindow()
+    window.show()
+    paths = [a for a in argv[1:] if not a.startswith("-")]
+    if paths:
+        QTimer.singleShot(0, lambda: window.open_paths(paths))
+
+    # Ctrl-C in the terminal closes the window the normal way (cancel, wait for the model thread) instead of being
+    # swallowed while Qt's loop runs C++ code; the idle timer gives Python a moment to see the signal.
+    signal.signal(signal.SIGINT, lambda *_: window.close())
+    tick = QTimer()
+    tick.start(250)
+    tick.timeout.connect(lambda: None)
+
+    code = app.exec()
+    if window.host.running:
+        # llama.cpp did not return within the shutdown limit: leave now rather than hang or abort in Qt's cleanup.
+        log.warning("the model thread is still busy; exiting without waiting for it")
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code

@@ -1,0 +1,151 @@
+"""The Ask tab: a chat about the current page (its image) or the whole document (its parsed text).
+
+The two scopes are separate chats: a page chat's follow-ups reuse the page's encoded image in the engine, a document
+chat answers from text and says which pages it drew on. The transcript is re-rendered from the session's turns on
+every flush, which is cheap for the few turns a chat has and keeps the session the only place the chat lives.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from paperlens.core.runs import Finish
+from paperlens.gui.markdown_view import TABLE_CSS, markdown_to_html
+from paperlens.gui.session import ChatTurn
+
+SCOPES = (("page", "This page"), ("document", "Whole document"))
+
+
+def pages_phrase(pages: list[int]) -> str:
+    if not pages:
+        return ""
+    if len(pages) == 1:
+        return f"page {pages[0]}"
+    return "pages " + ", ".join(str(p) for p in pages[:-1]) + f" and {pages[-1]}"
+
+
+def turn_footer(turn: ChatTurn) -> str:
+    """The small line under an answer: which pages it used, how it ended, how long it took."""
+    bits = []
+    if turn.pages_used:
+        bits.append(("From " if turn.scope == "document" else "About ") + pages_phrase(turn.pages_used))
+    if turn.finish == Finish.CANCELLED:
+        bits.append("stopped")
+    elif turn.finish == Finish.LENGTH:
+        bits.append("cut at the length limit")
+    elif turn.finish == Finish.REPETITION:
+        bits.append("stopped a repeating answer")
+    if turn.stats is not None and turn.finish is not None:
+        bits.append(f"{turn.stats.wall_s:.1f} s")
+        if turn.stats.image_reused:
+            bits.append("page image reused")
+    return " · ".join(bits)
+
+
+class AskPane(QWidget):
+    """Scope picker, transcript and question box. Emits `ask_requested(question, scope)`."""
+
+    ask_requested = Signal(str, str)
+    scope_changed = Signal(str)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.scope_box = QComboBox()
+        for key, label in SCOPES:
+            self.scope_box.addItem(label, key)
+        self.scope_box.setToolTip(
+            "This page: the model looks at the page image. Whole document: it reads the parsed text of every page."
+        )
+        self.scope_box.currentIndexChanged.connect(self._scope_changed)
+        self.context_label = QLabel()
+        self.context_label.setWordWrap(True)
+        self.transcript = QTextBrowser()
+        self.transcript.setOpenLinks(False)
+        self.transcript.document().setDefaultStyleSheet(TABLE_CSS)
+        self.transcript.setAccessibleName("Answers")
+        self.transcript.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)  # see MarkdownPane
+        self.question = QLineEdit()
+        self.question.setPlaceholderText("Ask about the page…  (Enter to send)")
+        self.question.setAccessibleName("Question")
+        self.question.returnPressed.connect(self.submit)
+        self.ask_button = QPushButton("Ask")
+        self.ask_button.setDefault(False)
+        self.ask_button.clicked.connect(self.submit)
+
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Ask about:"))
+        top.addWidget(self.scope_box)
+        top.addWidget(self.context_label, 1)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.question, 1)
+        bottom.addWidget(self.ask_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(top)
+        layout.addWidget(self.transcript, 1)
+        layout.addLayout(bottom)
+        self._empty_hint = ""
+
+    @property
+    def scope(self) -> str:
+        return self.scope_box.currentData()
+
+    def set_scope(self, scope: str) -> None:
+        index = self.scope_box.findData(scope)
+        if index >= 0:
+            self.scope_box.setCurrentIndex(index)
+
+    @Slot(int)
+    def _scope_changed(self, _index: int) -> None:
+        self.question.setPlaceholderText(
+            "Ask about the page…  (Enter to send)"
+            if self.scope == "page"
+            else "Ask about the whole document…  (Enter to send)"
+        )
+        self.scope_changed.emit(self.scope)
+
+    @Slot()
+    def submit(self) -> None:
+        text = self.question.text().strip()
+        if not text:
+            return
+        self.question.clear()
+        self.ask_requested.emit(text, self.scope)
+
+    def set_context(self, text: str) -> None:
+        self.context_label.setText(text)
+
+    def show_turns(self, turns: list[ChatTurn], *, empty_hint: str = "") -> None:
+        bar = self.transcript.verticalScrollBar()
+        at_end = bar.value() >= bar.maximum() - 4
+        if not turns:
+            self.transcript.setHtml(f"<p style='color:gray'>{escape(empty_hint)}</p>")
+            return
+        parts = []
+        for turn in turns:
+            parts.append(f"<p><b>You:</b> {escape(turn.question)}</p>")
+            if turn.error:
+                parts.append(f"<p style='color:#c0392b'>{escape(turn.error)}</p>")
+            elif turn.answer:
+                parts.append(f"<div>{markdown_to_html(turn.answer)}</div>")
+            elif turn.finish is None:
+                parts.append("<p style='color:gray'><i>Thinking…</i></p>")
+            footer = turn_footer(turn)
+            if footer:
+                parts.append(f"<p style='color:gray; font-size:small'>{escape(footer)}</p>")
+            parts.append("<hr/>")
+        self.transcript.setHtml("".join(parts))
+        if at_end:
+            bar.setValue(bar.maximum())

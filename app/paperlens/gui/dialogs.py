@@ -1,0 +1,147 @@
+"""Small dialogs: the PDF password prompt and the settings.
+
+The settings dialog edits a copy of the values and writes them only on OK, so Cancel really cancels; the window then
+compares the engine settings before and after to decide whether the model must be reloaded.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from paperlens.gui.settings import DEVICES, MODES, Settings
+
+
+class PasswordDialog(QDialog):
+    """Asks for the password of an encrypted PDF; shows why the last one failed."""
+
+    def __init__(self, name: str, reason: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Password needed")
+        self.label = QLabel(f"<b>{name}</b> is protected by a password.")
+        self.label.setWordWrap(True)
+        self.reason = QLabel(reason)
+        self.reason.setStyleSheet("color: #c0392b;")
+        self.reason.setVisible(bool(reason))
+        self.edit = QLineEdit()
+        self.edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.edit.setPlaceholderText("Password")
+        self.edit.setAccessibleName("Password")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Open | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.label)
+        layout.addWidget(self.reason)
+        layout.addWidget(self.edit)
+        layout.addWidget(buttons)
+
+    @property
+    def password(self) -> str:
+        return self.edit.text()
+
+
+class SettingsDialog(QDialog):
+    """Model folder, mode, device and GPU layers, threads, render DPI."""
+
+    def __init__(self, settings: Settings, default_model_dir: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self.settings = settings
+        self.model_dir = QLineEdit(settings.model_dir)
+        self.model_dir.setPlaceholderText(default_model_dir)
+        self.model_dir.setToolTip("Leave empty to use the default folder shown in grey.")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        folder_row = QHBoxLayout()
+        folder_row.addWidget(self.model_dir, 1)
+        folder_row.addWidget(browse)
+        folder = QWidget()
+        folder.setLayout(folder_row)
+        folder_row.setContentsMargins(0, 0, 0, 0)
+
+        self.mode = QComboBox()
+        for m in MODES:
+            self.mode.addItem(
+                {"4x": "4x (dense OCR, best for small print)", "16x": "16x (about 3x faster, for plain pages)"}[m], m
+            )
+        self.mode.setCurrentIndex(max(0, self.mode.findData(settings.mode)))
+        self.device = QComboBox()
+        for d in DEVICES:
+            self.device.addItem({"auto": "Automatic (GPU if available)", "cpu": "CPU", "gpu": "GPU"}[d], d)
+        self.device.setCurrentIndex(max(0, self.device.findData(settings.device)))
+        self.gpu_layers = QSpinBox()
+        self.gpu_layers.setRange(-1, 999)
+        self.gpu_layers.setSpecialValueText("All")
+        self.gpu_layers.setValue(settings.gpu_layers)
+        self.gpu_layers.setToolTip("Text-model layers to put on the GPU; fewer layers use less GPU memory.")
+        self.threads = QSpinBox()
+        self.threads.setRange(0, 256)
+        self.threads.setSpecialValueText("Automatic (physical cores)")
+        self.threads.setValue(settings.threads)
+        self.dpi = QSpinBox()
+        self.dpi.setRange(0, 600)
+        self.dpi.setSingleStep(25)
+        self.dpi.setSpecialValueText("Automatic (what the model can use)")
+        self.dpi.setValue(settings.dpi)
+        self.dpi.setToolTip("Resolution PDF pages are rendered at; applies to documents opened after the change.")
+        self.device.currentIndexChanged.connect(self._device_changed)
+        self._device_changed()
+
+        form = QFormLayout()
+        form.addRow("Model folder:", folder)
+        form.addRow("Mode:", self.mode)
+        form.addRow("Device:", self.device)
+        form.addRow("GPU layers:", self.gpu_layers)
+        form.addRow("CPU threads:", self.threads)
+        form.addRow("Render DPI:", self.dpi)
+        note = QLabel("Changing the model, mode or device reloads the model before the next run.")
+        note.setWordWrap(True)
+        note.setStyleSheet("color: gray;")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(note)
+        layout.addWidget(buttons)
+        self.setMinimumWidth(520)
+
+    def _browse(self) -> None:
+        start = self.model_dir.text() or self.model_dir.placeholderText()
+        folder = QFileDialog.getExistingDirectory(self, "Model folder", start)
+        if folder:
+            self.model_dir.setText(folder)
+
+    def _device_changed(self, *_args) -> None:
+        self.gpu_layers.setEnabled(self.device.currentData() != "cpu")
+
+    def apply(self) -> None:
+        """Write the dialog's values into the settings (called after OK)."""
+        s = self.settings
+        s.model_dir = self.model_dir.text().strip()
+        s.mode = self.mode.currentData()
+        s.device = self.device.currentData()
+        s.gpu_layers = self.gpu_layers.value()
+        s.threads = self.threads.value()
+        s.dpi = self.dpi.value()
+        s.sync()
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        # Enter in the folder field must not close the dialog half-edited.
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.model_dir.hasFocus():
+            return
+        super().keyPressEvent(event)

@@ -1,0 +1,190 @@
+"""The left side of the window: page thumbnails and the page view with zoom and pan.
+
+The view shows a QImage rendered off the GUI thread; it only converts it to a pixmap here, which is cheap. Zoom keeps a
+"fit width" mode until the user zooms by hand, so resizing the window keeps the page readable.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPixmap, QWheelEvent
+from PySide6.QtWidgets import (
+    QFrame,
+    QGraphicsPixmapItem,
+    QGraphicsScene,
+    QGraphicsView,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+)
+
+THUMB_WIDTH = 110
+THUMB_HEIGHT = 150
+PARSED_MARK = "✓"
+PARTIAL_MARK = "…"
+FAILED_MARK = "!"
+
+
+class ThumbnailList(QListWidget):
+    """Page thumbnails in a column; each caption says whether the page is parsed (✓), partial (…) or failed (!)."""
+
+    page_selected = Signal(int)  # 1-based page number
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setViewMode(QListView.ViewMode.IconMode)
+        self.setFlow(QListView.Flow.TopToBottom)
+        self.setWrapping(False)
+        self.setMovement(QListView.Movement.Static)
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setIconSize(QSize(THUMB_WIDTH, THUMB_HEIGHT))
+        self.setSpacing(6)
+        self.setUniformItemSizes(True)
+        self.setMinimumWidth(THUMB_WIDTH + 40)
+        self.setMaximumWidth(THUMB_WIDTH + 60)
+        self.setAccessibleName("Pages")
+        self.currentRowChanged.connect(self._row_changed)
+        self._placeholder = self._blank_icon()
+
+    @staticmethod
+    def _blank_icon() -> QIcon:
+        pm = QPixmap(THUMB_WIDTH, THUMB_HEIGHT)
+        pm.fill(QColor(235, 235, 235))
+        return QIcon(pm)
+
+    def set_pages(self, count: int, current: int = 1) -> None:
+        self.blockSignals(True)
+        self.clear()
+        for n in range(1, count + 1):
+            item = QListWidgetItem(self._placeholder, f"Page {n}")
+            item.setData(Qt.ItemDataRole.UserRole, n)
+            item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter)
+            self.addItem(item)
+        if count:
+            self.setCurrentRow(max(0, min(count, current) - 1))
+        self.blockSignals(False)
+
+    def set_thumbnail(self, number: int, image: QImage) -> None:
+        item = self.item(number - 1)
+        if item is not None:
+            item.setIcon(QIcon(QPixmap.fromImage(image)))
+
+    def set_mark(self, number: int, mark: str) -> None:
+        item = self.item(number - 1)
+        if item is not None:
+            item.setText(f"Page {number} {mark}".rstrip())
+
+    def select_page(self, number: int) -> None:
+        if 1 <= number <= self.count() and self.currentRow() != number - 1:
+            self.setCurrentRow(number - 1)
+
+    def _row_changed(self, row: int) -> None:
+        if row >= 0:
+            self.page_selected.emit(row + 1)
+
+
+class PageView(QGraphicsView):
+    """The current page, with Ctrl+wheel / +/- zoom, fit width, fit page, and drag to pan."""
+
+    zoom_changed = Signal(float)
+
+    MIN_ZOOM = 0.05
+    MAX_ZOOM = 8.0
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setScene(QGraphicsScene(self))
+        self._item = QGraphicsPixmapItem()
+        self._item.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
+        self.scene().addItem(self._item)
+        self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
+        self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setBackgroundBrush(self.palette().color(self.palette().ColorRole.Dark))
+        self.setAccessibleName("Page view")
+        self._fit = "width"  # "width", "page" or "" once the user zoomed by hand
+        self._zoom = 1.0
+        self._message = ""
+
+    @property
+    def zoom(self) -> float:
+        return self._zoom
+
+    def has_image(self) -> bool:
+        return not self._item.pixmap().isNull()
+
+    def set_image(self, image: QImage | None) -> None:
+        self._message = ""
+        if image is None or image.isNull():
+            self._item.setPixmap(QPixmap())
+        else:
+            self._item.setPixmap(QPixmap.fromImage(image))
+        self.scene().setSceneRect(self._item.boundingRect())
+        self._apply_fit()
+        self.viewport().update()
+
+    def set_message(self, text: str) -> None:
+        """Shown instead of the page (while it renders, or why it could not)."""
+        self._item.setPixmap(QPixmap())
+        self._message = text
+        self.viewport().update()
+
+    def drawForeground(self, painter: QPainter, rect) -> None:  # noqa: N802 (Qt's name)
+        super().drawForeground(painter, rect)
+        if self._message:
+            painter.save()
+            painter.resetTransform()
+            painter.setPen(self.palette().color(self.palette().ColorRole.BrightText))
+            painter.drawText(self.viewport().rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+                             self._message)
+            painter.restore()
+
+    # zoom
+    def fit_width(self) -> None:
+        self._fit = "width"
+        self._apply_fit()
+
+    def fit_page(self) -> None:
+        self._fit = "page"
+        self._apply_fit()
+
+    def zoom_in(self) -> None:
+        self.set_zoom(self._zoom * 1.25)
+
+    def zoom_out(self) -> None:
+        self.set_zoom(self._zoom / 1.25)
+
+    def set_zoom(self, zoom: float, *, manual: bool = True) -> None:
+        zoom = max(self.MIN_ZOOM, min(self.MAX_ZOOM, zoom))
+        if manual:
+            self._fit = ""
+        self._zoom = zoom
+        self.resetTransform()
+        self.scale(zoom, zoom)
+        self.zoom_changed.emit(zoom)
+
+    def _apply_fit(self) -> None:
+        pm = self._item.pixmap()
+        if pm.isNull() or not self._fit:
+            return
+        area = self.viewport().size()
+        margin = 16
+        zx = (area.width() - margin) / max(1, pm.width())
+        zy = (area.height() - margin) / max(1, pm.height())
+        self.set_zoom(zx if self._fit == "width" else min(zx, zy), manual=False)
+        if self._fit == "width":
+            self.verticalScrollBar().setValue(0)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._apply_fit()
+
+    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            steps = event.angleDelta().y() / 120
+            if steps:
+                self.set_zoom(self._zoom * (1.15**steps))
+            event.accept()
+            return
+        super().wheelEvent(event)

@@ -1,0 +1,311 @@
+"""One open document in the window: its pages, what the model made of them, and its chats.
+
+Why a session object and not widgets holding state: several documents can be open at once and each must keep its
+results, edits and questions when the user switches away; the widgets are re-filled from the session on every switch.
+A session may hold several sources (a folder of page photos, captured pages appended to a PDF), numbered 1..N.
+
+Pages are rendered on demand from two threads (the render pool for the page view, the model thread for parsing), and
+PDF libraries are not safe to call from two threads at once, so every render goes through the session's lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from paperlens.core.errors import DocumentError, PasswordRequired, WrongPassword
+from paperlens.core.page import Page
+from paperlens.core.runs import DocumentResult, Finish, PageResult, RunStats
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif", ".pnm", ".ppm"}
+DOCUMENT_SUFFIXES = {".pdf", ".xps", ".epub", ".cbz"}
+PAGE_CACHE = 6  # rendered pages kept in memory per document (an A4 page at 150 dpi is about 6.5 MB)
+
+# Asks for a password: (file name, "" the first time or the reason the last one failed) -> password or None (cancel).
+PasswordAsker = Callable[[str, str], "str | None"]
+
+
+class OpenCancelled(Exception):
+    """The user dismissed the password dialog: not an error, nothing to show."""
+
+
+@dataclass
+class ChatTurn:
+    """One question and its answer. `finish` is None while the answer is still streaming."""
+
+    question: str
+    scope: str  # "page" or "document"
+    page_no: int | None = None
+    answer: str = ""
+    pages_used: list[int] = field(default_factory=list)
+    finish: Finish | None = None
+    error: str | None = None
+    stats: RunStats | None = None
+
+
+@dataclass
+class _Slot:
+    """Where page N comes from: page `index` of an open document, or a page held in memory (capture, paste)."""
+
+    document: Any = None
+    index: int = 0
+    page: Page | None = None
+    source: str = ""
+
+
+class DocumentSession:
+    """An open document: sources, per-page results, partial streams and chats. Plain Python, no Qt."""
+
+    def __init__(self, title: str, *, path: str | None = None, kind: str = "pdf") -> None:
+        self.id = uuid.uuid4().hex
+        self.title = title
+        self.path = path
+        self.kind = kind
+        self.results: dict[int, PageResult] = {}
+        self.streaming: dict[int, str] = {}  # page -> text streamed so far by a running parse
+        self.edited: set[int] = set()  # pages whose Markdown the user changed by hand
+        self.chats: dict[str, list[ChatTurn]] = {"document": []}
+        self.current_page = 1
+        self.thumbnails: dict[int, Any] = {}  # page -> QImage, kept by the window
+        self._slots: list[_Slot] = []
+        self._documents: list[Any] = []
+        self._cache: OrderedDict[int, Page] = OrderedDict()
+        self._lock = threading.RLock()
+        self.closed = False
+
+    # building
+    def add_document(self, document: Any, source: str = "") -> None:
+        """Append every page of an opened core document."""
+        with self._lock:
+            self._documents.append(document)
+            for i in range(document.page_count):
+                self._slots.append(_Slot(document=document, index=i, source=source))
+
+    def add_page(self, page: Page) -> int:
+        """Append an in-memory page (a capture or a pasted image); returns its number."""
+        with self._lock:
+            self._slots.append(_Slot(page=page, source=page.source))
+            number = len(self._slots)
+            page.number = number
+            page.label = f"Page {number}"
+            return number
+
+    # pages
+    @property
+    def page_count(self) -> int:
+        return len(self._slots)
+
+    def page(self, number: int) -> Page:
+        """Render (or fetch from the small cache) page `number`, 1-based. Safe from any thread."""
+        with self._lock:
+            if self.closed:
+                raise DocumentError(f"{self.title} was closed.")
+            if not 1 <= number <= len(self._slots):
+                raise DocumentError(f"{self.title} has no page {number}.")
+            slot = self._slots[number - 1]
+            if slot.page is not None:
+                return slot.page
+            page = self._cache.get(number)
+            if page is None:
+                page = slot.document.page(slot.index)
+                if page.number != number:
+                    page.number = number
+                    page.label = f"Page {number}"
+                self._cache[number] = page
+                while len(self._cache) > PAGE_CACHE:
+                    self._cache.popitem(last=False)
+            else:
+                self._cache.move_to_end(number)
+            return page
+
+    def display_page(self, number: int) -> Page:
+        """The page for showing: like `page`, but a blank page is still shown (it only fails to parse)."""
+        try:
+            return self.page(number)
+        except DocumentError as exc:
+            blank = getattr(exc, "page", None)
+            if blank is not None:
+                return blank
+            raise
+
+    def thumbnail(self, number: int, size: int) -> Image.Image:
+        """A small picture of the page; PDFs render it at a low resolution instead of rendering the full page."""
+        with self._lock:
+            if self.closed:
+                raise DocumentError(f"{self.title} was closed.")
+            slot = self._slots[number - 1]
+            cached = slot.page or self._cache.get(number)
+            if cached is None and hasattr(slot.document, "thumbnail"):
+                return slot.document.thumbnail(slot.index, size)
+        image = (cached or self.display_page(number)).image.copy()
+        image.thumbnail((size, size))
+        return image
+
+    @property
+    def warnings(self) -> list[str]:
+        """What the documents said a user may want to know (a repaired PDF, ...)."""
+        return [w for d in self._documents for w in getattr(d, "warnings", [])]
+
+    def text_layer(self, number: int) -> str:
+        """The page's embedded text (PDF text layer), or "" when there is none or it cannot be read."""
+        with self._lock:
+            slot = self._slots[number - 1] if 1 <= number <= len(self._slots) else None
+            if slot is None:
+                return ""
+            if slot.page is not None:
+                return slot.page.text or ""
+            reader = getattr(slot.document, "page_text", None)
+            if callable(reader):
+                try:
+                    return reader(slot.index) or ""
+                except Exception:
+                    return ""
+        try:
+            return self.page(number).text or ""
+        except Exception:
+            return ""
+
+    # results
+    def is_parsed(self, number: int) -> bool:
+        """A page is done when it has a complete result (cancelled or failed pages are run again)."""
+        r = self.results.get(number)
+        return r is not None and r.ok and r.finish in (Finish.STOP, Finish.LENGTH, Finish.REPETITION)
+
+    def unparsed(self, numbers: Iterable[int] | None = None) -> list[int]:
+        pages = numbers if numbers is not None else range(1, self.page_count + 1)
+        return [n for n in pages if not self.is_parsed(n)]
+
+    def markdown(self, number: int) -> str:
+        if number in self.streaming:
+            return self.streaming[number]
+        r = self.results.get(number)
+        return r.markdown if r is not None else ""
+
+    def set_markdown(self, number: int, text: str) -> None:
+        """Keep the user's own edit of a page's Markdown (it wins over the model's for exports and questions)."""
+        r = self.results.get(number)
+        if r is None:
+            self.results[number] = PageResult(page=number, markdown=text)
+        elif r.markdown != text:
+            r.markdown = text
+        else:
+            return
+        self.edited.add(number)
+
+    def document_texts(self) -> list[tuple[int, str]]:
+        """(page, text) for a whole-document question: the parsed Markdown, or the PDF's text layer if unparsed."""
+        out = []
+        for n in range(1, self.page_count + 1):
+            r = self.results.get(n)
+            text = r.markdown if (r is not None and r.ok and r.markdown.strip()) else self.text_layer(n)
+            if text and text.strip():
+                out.append((n, text))
+        return out
+
+    def to_document_result(self) -> DocumentResult:
+        """What File > Export writes: every page with a result, in order."""
+        pages = [self.results[n] for n in sorted(self.results) if self.results[n].ok]
+        return DocumentResult(source=self.path or self.title, pages=pages, title=Path(self.title).stem)
+
+    def chat(self, scope: str, page_no: int | None) -> list[ChatTurn]:
+        key = "document" if scope == "document" else f"page-{page_no}"
+        return self.chats.setdefault(key, [])
+
+    def history(self, scope: str, page_no: int | None) -> tuple[tuple[str, str], ...]:
+        """Earlier finished exchanges of the same chat, for follow-up questions."""
+        return tuple(
+            (t.question, t.answer) for t in self.chat(scope, page_no) if t.finish in (Finish.STOP, Finish.LENGTH)
+        )
+
+    def close(self) -> None:
+        with self._lock:
+            self.closed = True
+            self._cache.clear()
+            for doc in self._documents:
+                with contextlib.suppress(Exception):
+                    doc.close()
+            self._documents.clear()
+
+
+# -- opening ----------------------------------------------------------------------------------------------------------
+def is_supported(path: Path) -> bool:
+    suffix = path.suffix.lower()
+    return suffix in IMAGE_SUFFIXES or suffix in DOCUMENT_SUFFIXES
+
+
+def expand_paths(paths: Iterable[str | Path]) -> list[list[Path]]:
+    """Group dropped paths into documents: each file is one; a folder's PDFs are one each, its images one together.
+
+    A folder of photos is most often the pages of one paper document, shot one by one.
+    """
+    groups: list[list[Path]] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            children = sorted(c for c in p.iterdir() if c.is_file() and is_supported(c))
+            images = [c for c in children if c.suffix.lower() in IMAGE_SUFFIXES]
+            groups.extend([c] for c in children if c.suffix.lower() not in IMAGE_SUFFIXES)
+            if images:
+                groups.append(images)
+        else:
+            groups.append([p])
+    return groups
+
+
+def _open_one(path: Path, dpi: int | None, ask_password: PasswordAsker | None) -> Any:
+    from paperlens.core.documents import open_document
+
+    password: str | None = None
+    reason = ""
+    while True:
+        try:
+            return open_document(path, password=password, dpi=dpi or None)
+        except (PasswordRequired, WrongPassword) as exc:
+            if ask_password is None:
+                raise
+            if isinstance(exc, WrongPassword) or password is not None:
+                reason = "That password does not open it. Try again."
+            password = ask_password(path.name, reason)
+            if password is None:
+                raise OpenCancelled() from exc
+
+
+def open_session(paths: list[Path], *, dpi: int | None = None, ask_password: PasswordAsker | None = None
+                 ) -> DocumentSession:
+    """Open one document (one file, or several images as its pages). Raises DocumentError with the reason."""
+    if not paths:
+        raise DocumentError("Nothing to open.")
+    first = paths[0]
+    if len(paths) == 1:
+        title, kind = first.name, first.suffix.lower().lstrip(".") or "file"
+    else:
+        title, kind = f"{first.parent.name or 'Pages'} ({len(paths)} pages)", "images"
+    where = first if len(paths) == 1 else first.parent
+    session = DocumentSession(title, path=str(where.resolve()) if where.exists() else str(where), kind=kind)
+    try:
+        for path in paths:
+            if not path.exists():
+                raise DocumentError(f"{path.name} does not exist (it may have been moved or deleted).")
+            session.add_document(_open_one(path, dpi, ask_password), source=str(path))
+    except BaseException:
+        session.close()
+        raise
+    if session.page_count == 0:
+        session.close()
+        raise DocumentError(f"{title} has no pages.")
+    return session
+
+
+def image_session(page: Page, title: str, kind: str = "image") -> DocumentSession:
+    """A new document made of one in-memory page (a pasted image, the first capture)."""
+    session = DocumentSession(title, kind=kind)
+    session.add_page(page)
+    return session

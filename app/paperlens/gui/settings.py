@@ -1,0 +1,124 @@
+"""The window's settings: a typed face over QSettings with every key and default declared in one place.
+
+Why a wrapper: QSettings hands back strings (or whatever the backend stored) and silently invents defaults at each call
+site. Declaring each setting once, with its type and default, keeps the dialog, the worker and the tests in agreement
+(normcap's habit), and lets tests point the whole window at a throw-away INI file.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from PySide6.QtCore import QByteArray, QSettings
+
+T = TypeVar("T")
+
+MODES = ("4x", "16x")
+DEVICES = ("auto", "cpu", "gpu")
+RECENT_LIMIT = 10
+
+
+class _Setting(Generic[T]):
+    """A descriptor: reads convert to the default's type and fall back to the default on junk."""
+
+    def __init__(self, key: str, default: T, choices: tuple[T, ...] | None = None) -> None:
+        self.key = key
+        self.default = default
+        self.choices = choices
+
+    def __get__(self, obj: Settings | None, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        raw = obj.qsettings.value(self.key, None)
+        if raw is None:
+            return self.default
+        try:
+            value = self._convert(raw)
+        except (TypeError, ValueError):
+            return self.default
+        if self.choices is not None and value not in self.choices:
+            return self.default
+        return value
+
+    def __set__(self, obj: Settings, value: T) -> None:
+        if isinstance(self.default, list):
+            obj.qsettings.setValue(self.key, json.dumps(list(value)))
+        else:
+            obj.qsettings.setValue(self.key, value)
+
+    def _convert(self, raw: Any) -> Any:
+        default = self.default
+        if isinstance(default, bool):  # INI files give "true"/"false" back as strings
+            return raw if isinstance(raw, bool) else str(raw).lower() in ("1", "true", "yes")
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, str):
+            return str(raw)
+        if isinstance(default, list):
+            value = json.loads(raw) if isinstance(raw, str) else list(raw)
+            if not isinstance(value, list):
+                raise ValueError("not a list")
+            return [str(v) for v in value]
+        if isinstance(default, QByteArray):
+            return raw if isinstance(raw, QByteArray) else QByteArray(raw)
+        return raw
+
+
+@dataclass(frozen=True)
+class EngineSpec:
+    """Everything the model worker needs to build an engine; compared to decide whether to reload."""
+
+    model_dir: str  # "" means the default folder (or $PAPERLENS_MODEL_DIR)
+    mode: str = "4x"
+    device: str = "auto"
+    gpu_layers: int = -1
+    threads: int = 0  # 0: all physical cores
+    n_ctx: int = 8192
+    max_tokens: int = 4096
+
+
+class Settings:
+    """Persistent preferences. Pass a QSettings to use another store (tests use an INI file in a temp folder)."""
+
+    model_dir = _Setting("model/dir", "")
+    mode = _Setting("model/mode", "4x", MODES)
+    device = _Setting("model/device", "auto", DEVICES)
+    gpu_layers = _Setting("model/gpu_layers", -1)
+    threads = _Setting("model/threads", 0)
+    dpi = _Setting("documents/dpi", 0)  # 0: let the core pick the DPI that fits the model's slices
+    recent_files = _Setting("documents/recent", [])
+    geometry = _Setting("window/geometry", QByteArray())
+    window_state = _Setting("window/state", QByteArray())
+    splitter = _Setting("window/splitter", QByteArray())
+    left_splitter = _Setting("window/left_splitter", QByteArray())
+    auto_capture = _Setting("camera/auto_capture", True)
+    enhance = _Setting("camera/enhance", True)
+
+    def __init__(self, qsettings: QSettings | None = None) -> None:
+        self.qsettings = qsettings if qsettings is not None else QSettings()
+
+    def engine_spec(self, *, n_ctx: int = 8192, max_tokens: int = 4096) -> EngineSpec:
+        return EngineSpec(
+            model_dir=self.model_dir,
+            mode=self.mode,
+            device=self.device,
+            gpu_layers=self.gpu_layers,
+            threads=self.threads,
+            n_ctx=n_ctx,
+            max_tokens=max_tokens,
+        )
+
+    def add_recent(self, path: str) -> list[str]:
+        """Put `path` first in the recent list (no duplicates, at most RECENT_LIMIT) and return the new list."""
+        items = [p for p in self.recent_files if p != path]
+        items.insert(0, path)
+        self.recent_files = items[:RECENT_LIMIT]
+        return self.recent_files
+
+    def remove_recent(self, path: str) -> None:
+        self.recent_files = [p for p in self.recent_files if p != path]
+
+    def sync(self) -> None:
+        self.qsettings.sync()
