@@ -32,6 +32,7 @@ __all__ = [
     "page_aspect_ratio",
     "quad_iou",
     "rotate",
+    "surround_contrast",
 ]
 
 WORK_SIZE = 480  # at most this long side for the copy that detection runs on
@@ -627,6 +628,45 @@ def _plausible(quad: np.ndarray, shape: tuple[int, int], min_area: float) -> boo
     return True
 
 
+def surround_contrast(image: Image.Image | np.ndarray, quad: Quad) -> float:
+    """How different the picture just outside the outline is from just inside it (Lab units, the typical side).
+
+    A photographed page lies on something else (a desk, a table, a hand): tens of units. An outline found inside a
+    scan (a table or a picture printed on the page) has the same paper on both sides: a few units. Bands a little
+    away from the outline are compared by their median colour, so print near the edge does not count.
+    """
+    bgr = as_bgr(image)
+    h, w = bgr.shape[:2]
+    factor = max(1, math.ceil(max(h, w) / WORK_SIZE))
+    small = cv2.resize(bgr, (max(1, w // factor), max(1, h // factor)), interpolation=cv2.INTER_AREA)
+    lab = cv2.cvtColor(small, cv2.COLOR_BGR2LAB).astype(np.float32)
+    sh, sw = lab.shape[:2]
+    pts = quad.as_array().astype(np.float64) / factor
+    centre = pts.mean(axis=0)
+    diffs = []
+    t = np.linspace(0.1, 0.9, 24)
+    for i in range(4):
+        p, q = pts[i], pts[(i + 1) % 4]
+        d = q - p
+        n = np.array([-d[1], d[0]]) / max(float(np.hypot(*d)), 1e-6)
+        if np.dot(centre - p, n) < 0:
+            n = -n  # point inwards
+        line = p[None, :] + t[:, None] * d[None, :]
+        bands = []
+        for sign in (1, -1):
+            samples = []
+            for depth in (0.02, 0.035, 0.05):
+                xy = line + sign * depth * max(sh, sw) * n
+                ok = (xy[:, 0] >= 0) & (xy[:, 0] < sw) & (xy[:, 1] >= 0) & (xy[:, 1] < sh)
+                samples.append(lab[xy[ok, 1].astype(int), xy[ok, 0].astype(int)])
+            bands.append(np.concatenate(samples))
+        inside, outside = bands
+        if len(outside) < 6 or len(inside) < 6:
+            continue  # the side runs along the picture's border: nothing outside to compare
+        diffs.append(float(np.abs(np.median(inside, axis=0) - np.median(outside, axis=0)).max()))
+    return float(np.median(diffs)) if diffs else 0.0
+
+
 # --------------------------------------------------------------------------------------------------------------------
 # flattening
 # --------------------------------------------------------------------------------------------------------------------
@@ -818,13 +858,19 @@ def estimate_skew(image: Image.Image | np.ndarray, *, max_angle: float = 10.0) -
     return float(round(best, 2))
 
 
-def deskew(image: Image.Image, *, max_angle: float = 10.0, min_angle: float = 0.1) -> Image.Image:
-    """A flatbed scan turned so its text lines run level; white fills the corners the turn uncovers."""
-    angle = estimate_skew(image, max_angle=max_angle)
+def deskew(
+    image: Image.Image, *, angle: float | None = None, max_angle: float = 10.0, min_angle: float = 0.1
+) -> Image.Image:
+    """A flatbed scan turned so its text lines run level; white fills the corners the turn uncovers.
+
+    `angle` is `estimate_skew`'s answer when the caller has it already.
+    """
+    if angle is None:
+        angle = estimate_skew(image, max_angle=max_angle)
     if abs(angle) < min_angle:
         return image
-    # estimate_skew gives the angle that levels the lines in image coordinates (y down); PIL's rotate turns
-    # counter-clockwise on screen, the opposite sense.
+    # estimate_skew gives the tilt in image coordinates (y down); PIL's rotate turns counter-clockwise on screen,
+    # the opposite sense.
     return image.convert("RGB").rotate(-angle, resample=Image.Resampling.BICUBIC, fillcolor=(255, 255, 255))
 
 

@@ -1,0 +1,672 @@
+"""Opening documents: a PDF or an image file becomes numbered `Page`s, rendered on demand.
+
+The kind is decided by the file's first bytes, not its name, because users rename files and scanners write odd
+extensions. Every failure a user can cause turns into a `DocumentError` with one sentence; a failure that belongs to
+one page (a damaged page, a blank one) is raised for that page only, so `Document.pages()` can report it and carry
+on with the rest.
+
+PDFs are rendered at a DPI chosen so a page fills, without overflowing, the 9 slices of about 448x448 pixels that
+MiniCPM-V's image encoder in llama.cpp cuts a big picture into (`choose_dpi`). Images are decoded safely (pixel
+limit, JPEG draft decoding for huge photos), turned upright by their EXIF orientation, converted to plain RGB, and,
+when they are photos of a page, the page is found and flattened (`pagefind`).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import struct
+import threading
+import warnings
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from paperlens.core.errors import DocumentError, ImageTooLarge, PasswordRequired, WrongPassword
+from paperlens.core.page import Page
+
+__all__ = [
+    "AUTO_FLATTEN_CONFIDENCE",
+    "BlankPage",
+    "DEFAULT_DPI",
+    "DETAIL_LEVELS",
+    "Document",
+    "MAX_IMAGE_PIXELS",
+    "choose_dpi",
+    "image_to_rgb",
+    "load_image",
+    "open_document",
+    "parse_page_range",
+    "sniff_kind",
+]
+
+log = logging.getLogger(__name__)
+
+# -- how big a page should be -----------------------------------------------------------------------------------------
+SLICE_PX = 448  # MiniCPM-V's slice edge (clip image_size) in llama.cpp's mtmd
+MAX_SLICES = 9  # llama.cpp's llava-uhd/minicpmv preprocessor caps the grid at 9 slices (mtmd-image.cpp)
+# Render a little above 9 x 448^2 pixels: llama.cpp then scales down into its slices (sharp) rather than up (soft).
+# With this, an A4 page (8.27 x 11.69 in) comes out at 150 dpi, 1240 x 1755 pixels.
+HEADROOM = 1.2
+DETAIL_LEVELS = {"standard": 1.0, "high": 2.0, "max": 4.0}  # pixel-count multiples: A4 at 150, 212, 300 dpi
+MIN_DPI, MAX_DPI = 72, 600
+DEFAULT_DPI = 150  # what choose_dpi gives an A4 or Letter-sized page at "standard" detail
+MAX_RENDER_PIXELS = 40_000_000  # a poster-sized PDF page is rendered smaller rather than exhausting memory
+
+# -- images -----------------------------------------------------------------------------------------------------------
+# Refuse past this many pixels: bigger than any phone photo (a 200 MP sensor bins to 50 MP) or an A3 scan at 600 dpi
+# (70 MP), and small enough that a crafted file cannot make us allocate gigabytes (a "decompression bomb").
+MAX_IMAGE_PIXELS = 150_000_000
+# Decode no bigger than this: a page never needs more, and JPEG can be decoded at 1/2, 1/4, 1/8 scale for free.
+MAX_WORKING_PIXELS = 24_000_000
+AUTO_FLATTEN_CONFIDENCE = 0.7  # a photo's page is cut out and flattened only when found at least this surely
+AUTO_FLATTEN_MAX_AREA = 0.92  # a "page" filling the whole picture is a scan already: leave it alone
+AUTO_FLATTEN_MIN_SURROUND = (
+    6.0  # Lab units between paper and what it lies on (a receipt on a cream table: 12)
+)
+
+PasswordCallback = Callable[[], "str | None"]
+
+
+class BlankPage(DocumentError):
+    """The page has nothing on it. Carries the rendered page in `.page` for a caller that wants to show it anyway."""
+
+    def __init__(self, message: str, *, page: Page | None = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.page = page
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# DPI and page ranges
+# --------------------------------------------------------------------------------------------------------------------
+def choose_dpi(width_pt: float, height_pt: float, detail: str | float = "standard") -> int:
+    """The DPI at which a page of this size (in PDF points, 1/72 in) fills the model's 9 slices of ~448 px.
+
+    Fewer pixels and llama.cpp uses fewer slices (less detail for small print); many more and it only scales them
+    away again. A small page (a receipt) gets a higher DPI, a poster a lower one. `detail` multiplies the pixel
+    count ("high" = 2x, "max" = 4x), for pipelines that cut a dense page into parts and for export.
+    """
+    factor = DETAIL_LEVELS.get(detail) if isinstance(detail, str) else float(detail)
+    if factor is None:
+        raise ValueError(f"detail must be one of {', '.join(DETAIL_LEVELS)} or a number, not {detail!r}")
+    area_in2 = max(width_pt, 1.0) * max(height_pt, 1.0) / (72.0 * 72.0)
+    target = MAX_SLICES * SLICE_PX * SLICE_PX * HEADROOM * factor
+    dpi = math.sqrt(target / area_in2)
+    return int(min(MAX_DPI, max(MIN_DPI, round(dpi))))
+
+
+_RANGE_PART = re.compile(r"^\s*(\d*)\s*(-)?\s*(\d*)\s*$")
+
+
+def parse_page_range(spec: str | None, page_count: int) -> list[int]:
+    """0-based page indices from a 1-based spec such as "1-3,5,7-" ("-3" is 1-3, "7-" is 7 to the end).
+
+    Empty, "all" or "*" means every page. Order is kept as written and repeats are dropped. A page past the end,
+    a backwards range or anything that is not numbers and dashes is a DocumentError that says what to write.
+    """
+    if spec is None or spec.strip().lower() in ("", "all", "*"):
+        return list(range(page_count))
+    out: list[int] = []
+    seen: set[int] = set()
+    plural = "page" if page_count == 1 else "pages"
+    for part in re.split(r"[,;]", spec):
+        if not part.strip():
+            continue
+        m = _RANGE_PART.match(part)
+        if not m or (not m.group(1) and not m.group(3)) or (not m.group(2) and not m.group(1)):
+            raise DocumentError(
+                f"The page range {spec!r} is not understood.",
+                hint="Write page numbers like 1-3,5,7- (7- means 7 to the end).",
+            )
+        first = int(m.group(1)) if m.group(1) else 1
+        last = (int(m.group(3)) if m.group(3) else page_count) if m.group(2) else first
+        if first < 1 or last < 1:
+            raise DocumentError(f"The page range {spec!r} has a page 0; pages are numbered from 1.")
+        if first > last:
+            raise DocumentError(
+                f"The page range {part.strip()!r} runs backwards.", hint=f"Write {last}-{first}."
+            )
+        if last > page_count:
+            which = f"Page {last}" if first == last else f"The range {part.strip()}"
+            raise DocumentError(f"{which} is past the end: the document has {page_count} {plural}.")
+        for i in range(first - 1, last):
+            if i not in seen:
+                seen.add(i)
+                out.append(i)
+    if not out:
+        raise DocumentError(
+            f"The page range {spec!r} names no pages.", hint="Write page numbers like 1-3,5,7-."
+        )
+    return out
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# opening
+# --------------------------------------------------------------------------------------------------------------------
+def sniff_kind(path: str | Path) -> str:
+    """ "pdf" or "image" from the file's first bytes; a DocumentError for anything else, saying what it looks like."""
+    p = Path(path)
+    name = p.name
+    if not p.exists():
+        raise DocumentError(f"There is no file at {str(p)!r}.")
+    if p.is_dir():
+        raise DocumentError(f"{name} is a folder, not a document.")
+    try:
+        with p.open("rb") as fh:
+            head = fh.read(2048)
+    except OSError as exc:
+        raise DocumentError(f"{name} could not be read: {exc.strerror or exc}.") from exc
+    if not head:
+        raise DocumentError(f"{name} is empty (0 bytes).")
+    if b"%PDF-" in head[:1024]:
+        return "pdf"
+    if head[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1", b"ftyphevc", b"ftypavif"):
+        raise DocumentError(
+            f"{name} is a HEIC/AVIF photo, which PaperLens cannot read yet.",
+            hint="Export it as JPEG or PNG first.",
+        )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(p) as im:
+                im.size  # noqa: B018 - the header parsed: it is an image Pillow knows
+        return "image"
+    except Image.DecompressionBombError:
+        return "image"  # an image, but a huge one: load_image explains the refusal
+    except Exception:  # noqa: BLE001 - anything Pillow cannot identify
+        pass
+    what = _what_is_it(head)
+    raise DocumentError(f"{name} is not a PDF or an image PaperLens can read{what}.")
+
+
+def _what_is_it(head: bytes) -> str:
+    if head.startswith(b"PK\x03\x04"):
+        return " (it is a ZIP archive, or an Office document)"
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        return " (it is an old Office document)"
+    try:
+        head.decode("utf-8")
+        return " (it is plain text)"
+    except UnicodeDecodeError:
+        return ""
+
+
+def open_document(
+    path: str | Path,
+    *,
+    password: str | None = None,
+    password_callback: PasswordCallback | None = None,
+    dpi: int | None = None,
+    detail: str | float = "standard",
+    flatten: bool = True,
+    deskew: bool = False,
+) -> Document:
+    """Open a PDF or an image file (decided by content). Pages render on demand; use as a context manager.
+
+    - `password` opens an encrypted PDF; without it (or when it is wrong) `password_callback` is asked, up to three
+      times, and may return None to give up. Raises PasswordRequired or WrongPassword.
+    - `dpi` fixes the PDF rendering resolution; by default each page gets `choose_dpi(..., detail)`.
+    - `flatten`: for images, find a photographed page and cut it out straight (when found surely enough).
+    - `deskew`: for images that are scans (no page outline found), level the text lines.
+    """
+    p = Path(path)
+    kind = sniff_kind(p)
+    if dpi is not None and not MIN_DPI <= dpi <= MAX_DPI:
+        raise DocumentError(f"A DPI of {dpi} is out of range; use {MIN_DPI} to {MAX_DPI}.")
+    if kind == "pdf":
+        return PdfDocument(p, password=password, password_callback=password_callback, dpi=dpi, detail=detail)
+    return ImageDocument(p, flatten=flatten, deskew=deskew)
+
+
+class Document:
+    """An open document. `page(i)` renders page i (0-based); `pages(spec)` yields (index, Page or DocumentError)."""
+
+    kind = "document"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.page_count = 0
+        self.warnings: list[str] = []  # things a user may want to know (a repaired PDF), in sentences
+        self._lock = (
+            threading.RLock()
+        )  # pymupdf and an open Pillow file are not safe to use from two threads at once
+        self._closed = False
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def title(self) -> str:
+        return self.path.stem
+
+    def page(self, index: int) -> Page:
+        """Render page `index` (0-based). A DocumentError (BlankPage for an empty one) concerns this page only."""
+        if self._closed:
+            raise DocumentError(f"{self.name} is closed.")
+        if not 0 <= index < self.page_count:
+            raise DocumentError(
+                f"Page {index + 1} is past the end: {self.name} has {self.page_count} page(s)."
+            )
+        with self._lock:
+            try:
+                return self._render(index)
+            except DocumentError:
+                raise
+            except MemoryError as exc:
+                raise DocumentError(
+                    f"Page {index + 1} of {self.name} is too big to render in the memory left."
+                ) from exc
+            except Exception as exc:  # noqa: BLE001 - a library failure on one page must not end the document
+                log.debug("page %d of %s failed", index + 1, self.path, exc_info=True)
+                raise DocumentError(
+                    f"Page {index + 1} of {self.name} could not be rendered: {_reason(exc)}."
+                ) from exc
+
+    def pages(self, range_spec: str | None = None) -> Iterator[tuple[int, Page | DocumentError]]:
+        """(index, Page) for each page in `range_spec` (all by default), or (index, DocumentError) for one that
+        failed, so a caller reports it and goes on. A bad `range_spec` raises before anything is rendered."""
+        for index in parse_page_range(range_spec, self.page_count):
+            try:
+                yield index, self.page(index)
+            except DocumentError as exc:
+                yield index, exc
+
+    def page_text(self, index: int) -> str | None:
+        """The page's embedded text without rendering it (None when it has none): an instant preview."""
+        return None
+
+    def thumbnail(self, index: int, size: int = 256) -> Image.Image:
+        """A small picture of the page, longest side `size` pixels, for page lists."""
+        image = self.page(index).image.copy()
+        image.thumbnail((size, size))
+        return image
+
+    def _render(self, index: int) -> Page:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self._closed = True
+
+    def __enter__(self) -> Document:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __len__(self) -> int:
+        return self.page_count
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r} {self.page_count} page(s)>"
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip().rstrip(".") or type(exc).__name__
+    return text[:200]
+
+
+def _check_blank(page: Page, what: str) -> Page:
+    from paperlens.core.pagefind import is_blank
+
+    if not (page.text and page.text.strip()) and is_blank(page.image):
+        raise BlankPage(f"{what} is blank: there is nothing on it to read.", page=page)
+    return page
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# PDF
+# --------------------------------------------------------------------------------------------------------------------
+class PdfDocument(Document):
+    kind = "pdf"
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        password: str | None = None,
+        password_callback: PasswordCallback | None = None,
+        dpi: int | None = None,
+        detail: str | float = "standard",
+    ) -> None:
+        import pymupdf
+
+        super().__init__(path)
+        self._dpi = dpi
+        self._detail = detail
+        choose_dpi(612, 792, detail)  # validates `detail` before anything is opened
+        pymupdf.TOOLS.mupdf_display_errors(False)  # we turn them into sentences; keep the terminal clean
+        try:
+            doc = pymupdf.open(str(path), filetype="pdf")
+        except Exception as exc:  # noqa: BLE001 - pymupdf raises several types for damaged files
+            detail = "" if "failed to open" in str(exc).lower() else f" ({_reason(exc)})"
+            raise DocumentError(
+                f"{self.name} could not be opened: the PDF is damaged or incomplete{detail}."
+            ) from exc
+        self._doc = doc
+        try:
+            if doc.needs_pass:
+                self._unlock(password, password_callback)
+            self.page_count = doc.page_count
+        except BaseException:
+            doc.close()
+            raise
+        if self.page_count == 0:
+            doc.close()
+            raise DocumentError(f"{self.name} has no pages.")
+        if getattr(doc, "is_repaired", False):
+            self.warnings.append(
+                f"{self.name} was damaged and has been repaired; some pages may be missing or wrong."
+            )
+        self._labels = self._page_labels()
+
+    def _unlock(self, password: str | None, callback: PasswordCallback | None) -> None:
+        tried = False
+        if password is not None:
+            if self._doc.authenticate(password):
+                return
+            tried = True
+        if callback is not None:
+            for _ in range(3):
+                answer = callback()
+                if answer is None:
+                    break
+                if self._doc.authenticate(answer):
+                    return
+                tried = True
+        if tried:
+            raise WrongPassword(f"The password does not open {self.name}.", hint="Check it and try again.")
+        raise PasswordRequired(
+            f"{self.name} is protected by a password.",
+            hint="Give it with --password (or type it when asked).",
+        )
+
+    def _page_labels(self) -> list[str | None]:
+        try:
+            if not self._doc.get_page_labels():
+                return [None] * self.page_count
+            return [self._doc[i].get_label() or None for i in range(self.page_count)]
+        except Exception:  # noqa: BLE001 - labels are a nicety
+            return [None] * self.page_count
+
+    @property
+    def title(self) -> str:
+        try:
+            title = (self._doc.metadata or {}).get("title") or ""
+        except Exception:  # noqa: BLE001
+            title = ""
+        return title.strip() or self.path.stem
+
+    def page_dpi(self, index: int) -> int:
+        """The DPI page `index` renders at: the fixed one, or the one that fits 9 slices."""
+        with self._lock:
+            rect = self._doc.load_page(index).rect  # the visible size, rotation applied
+        return self._fit_dpi(rect.width, rect.height)
+
+    def _fit_dpi(self, width_pt: float, height_pt: float) -> int:
+        dpi = self._dpi or choose_dpi(width_pt, height_pt, self._detail)
+        pixels = (width_pt / 72 * dpi) * (height_pt / 72 * dpi)
+        if pixels > MAX_RENDER_PIXELS:
+            dpi = int(dpi * math.sqrt(MAX_RENDER_PIXELS / pixels))
+        return max(dpi, 10)
+
+    def page_text(self, index: int) -> str | None:
+        with self._lock:
+            try:
+                text = self._doc.load_page(index).get_text("text", sort=True)
+            except Exception:  # noqa: BLE001 - a damaged page simply has no preview
+                return None
+        return text if text.strip() else None
+
+    def thumbnail(self, index: int, size: int = 256) -> Image.Image:
+        with self._lock:
+            pg = self._doc.load_page(index)
+            rect = pg.rect
+            zoom = size / max(rect.width, rect.height, 1.0)
+            import pymupdf
+
+            pix = pg.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), alpha=False, colorspace=pymupdf.csRGB)
+            return Image.frombytes("RGB", (pix.width, pix.height), pix.samples)
+
+    def _render(self, index: int) -> Page:
+        import pymupdf
+
+        pg = self._doc.load_page(index)
+        rect = pg.rect  # pymupdf reports the page as displayed: /Rotate is applied here and by get_pixmap
+        dpi = self._fit_dpi(rect.width, rect.height)
+        pix = pg.get_pixmap(dpi=dpi, alpha=False, colorspace=pymupdf.csRGB)
+        image = Image.frombytes("RGB", (pix.width, pix.height), pix.samples)
+        text = pg.get_text("text", sort=True)
+        label = self._labels[index]
+        meta: dict[str, Any] = {
+            "kind": "pdf",
+            "dpi": dpi,
+            "rotation": pg.rotation,
+            "size_pt": (round(rect.width, 2), round(rect.height, 2)),
+        }
+        if label:
+            meta["pdf_label"] = label
+        page = Page(
+            image=image,
+            number=index + 1,
+            source=str(self.path),
+            text=text if text.strip() else None,
+            label=f"Page {label}" if label and label != str(index + 1) else f"Page {index + 1}",
+            meta=meta,
+        )
+        try:
+            return _check_blank(page, f"Page {index + 1} of {self.name}")
+        except BlankPage as exc:
+            if getattr(self._doc, "is_repaired", False):
+                exc.hint = "The file is damaged, so what was on this page may be lost."
+            raise
+
+    def close(self) -> None:
+        if not self._closed:
+            with self._lock:
+                self._doc.close()
+        super().close()
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# images
+# --------------------------------------------------------------------------------------------------------------------
+_MULTI_PAGE_FORMATS = {
+    "TIFF"
+}  # each frame a page; animated GIF/WebP/PNG and MPO camera files: first frame only
+
+
+class ImageDocument(Document):
+    kind = "image"
+
+    def __init__(self, path: Path, *, flatten: bool = True, deskew: bool = False) -> None:
+        super().__init__(path)
+        self._flatten = flatten
+        self._deskew = deskew
+        self._image = _open_image(path)
+        self.format = self._image.format or ""
+        frames = getattr(self._image, "n_frames", 1) or 1
+        self.page_count = frames if self.format in _MULTI_PAGE_FORMATS else 1
+
+    def _render(self, index: int) -> Page:
+        if self.page_count > 1:
+            self._image.seek(index)
+        rgb, meta = _decode(self._image, self.name, index, self.page_count)
+        meta["kind"] = "image"
+        meta["format"] = self.format
+        what = f"Page {index + 1} of {self.name}" if self.page_count > 1 else self.name
+        if self._flatten:
+            rgb = _auto_flatten(rgb, meta)
+        if self._deskew and not meta.get("flattened"):
+            from paperlens.core.pagefind import deskew, estimate_skew
+
+            angle = estimate_skew(rgb)
+            if abs(angle) >= 0.1:
+                rgb = deskew(rgb, angle=angle)
+                meta["deskew_degrees"] = angle
+        page = Page(image=rgb, number=index + 1, source=str(self.path), text=None, meta=meta)
+        return _check_blank(page, what)
+
+    def close(self) -> None:
+        if not self._closed:
+            with self._lock:
+                self._image.close()
+        super().close()
+
+
+def _open_image(path: Path) -> Image.Image:
+    """Open (header only) with our pixel limit checked before any pixel is decoded."""
+    name = path.name
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im = Image.open(path)
+    except Image.DecompressionBombError as exc:
+        raise ImageTooLarge(
+            f"{name} is too large to open safely (more than {MAX_IMAGE_PIXELS // 1_000_000} megapixels).",
+            hint="Scale it down first.",
+        ) from exc
+    except OSError as exc:
+        raise DocumentError(f"{name} could not be opened as an image: {_reason(exc)}.") from exc
+    w, h = im.size
+    if w <= 0 or h <= 0:
+        im.close()
+        raise DocumentError(f"{name} has no pixels ({w}x{h}).")
+    if w * h > MAX_IMAGE_PIXELS:
+        im.close()
+        raise ImageTooLarge(
+            f"{name} is {w}x{h} pixels ({w * h / 1e6:.0f} megapixels), more than the "
+            f"{MAX_IMAGE_PIXELS // 1_000_000} megapixels PaperLens opens.",
+            hint="Scale it down first.",
+        )
+    return im
+
+
+def load_image(path: str | Path) -> Image.Image:
+    """One image file (its first frame) as upright, plain RGB, scaled to a safe working size. Raises DocumentError."""
+    p = Path(path)
+    im = _open_image(p)
+    try:
+        rgb, _ = _decode(im, p.name, 0, 1)
+        return rgb
+    finally:
+        im.close()
+
+
+def _decode(im: Image.Image, name: str, index: int, count: int) -> tuple[Image.Image, dict[str, Any]]:
+    """Decode the current frame: draft-scaled when huge, EXIF-upright, RGB, at most MAX_WORKING_PIXELS."""
+    where = f"page {index + 1} of {name}" if count > 1 else name
+    meta: dict[str, Any] = {"original_size": im.size}
+    w, h = im.size
+    if w * h > MAX_WORKING_PIXELS and im.format == "JPEG":
+        # JPEG decodes at 1/2, 1/4 or 1/8 scale directly: a 100 MP photo never exists in memory at full size.
+        scale = math.sqrt(MAX_WORKING_PIXELS / (w * h))
+        im.draft("RGB", (max(1, int(w * scale)), max(1, int(h * scale))))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im.load()
+    except OSError as exc:
+        # Pillow's own switch for cut-off files (ImageFile.LOAD_TRUNCATED_IMAGES) is global and stays off: a
+        # truncated file is reported, not silently padded with grey.
+        text = str(exc).lower()
+        if "truncated" in text or "broken data stream" in text or "premature end" in text:
+            raise DocumentError(
+                f"{where.capitalize()} is cut short (the file is truncated or damaged)."
+            ) from exc
+        raise DocumentError(f"{where.capitalize()} could not be decoded: {_reason(exc)}.") from exc
+    except (ValueError, SyntaxError, struct.error) as exc:
+        raise DocumentError(f"{where.capitalize()} could not be decoded: {_reason(exc)}.") from exc
+    upright = im
+    try:
+        orientation = im.getexif().get(0x0112, 1)  # EXIF Orientation: 1 is upright already
+        if orientation not in (None, 1):
+            upright = ImageOps.exif_transpose(im) or im
+            meta["exif_orientation"] = orientation
+    except Exception:  # noqa: BLE001 - a broken EXIF block is no reason to lose the picture
+        upright = im
+    rgb = image_to_rgb(upright)
+    if rgb is im:
+        rgb = (
+            im.copy()
+        )  # the page must outlive the open file (a multi-page TIFF stays open for the next frame)
+    if rgb.width * rgb.height > MAX_WORKING_PIXELS:
+        scale = math.sqrt(MAX_WORKING_PIXELS / (rgb.width * rgb.height))
+        rgb = rgb.resize(
+            (max(1, int(rgb.width * scale)), max(1, int(rgb.height * scale))), Image.Resampling.LANCZOS
+        )
+    if rgb.size != meta["original_size"]:
+        meta["scaled_to"] = rgb.size
+    return rgb, meta
+
+
+def image_to_rgb(im: Image.Image) -> Image.Image:
+    """Plain 8-bit RGB from any Pillow mode, done the way a person would expect to see it.
+
+    Transparency is laid on white (a transparent PNG of black text on nothing must not turn into black on black);
+    16-bit and 32-bit grey are scaled, not clipped (clipping turns a 16-bit scan white); CMYK goes through its
+    embedded ICC profile when there is one; palettes and bilevel fax images are expanded.
+    """
+    mode = im.mode
+    if mode == "RGB":
+        return im
+    if mode == "P":
+        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+        mode = im.mode
+        if mode == "RGB":
+            return im
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = im.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, rgba).convert("RGB")
+    if mode == "CMYK":
+        profile = im.info.get("icc_profile")
+        if profile:
+            try:
+                import io
+
+                from PIL import ImageCms
+
+                src = ImageCms.ImageCmsProfile(io.BytesIO(profile))
+                dst = ImageCms.createProfile("sRGB")
+                return ImageCms.profileToProfile(im, src, dst, outputMode="RGB")
+            except Exception:  # noqa: BLE001 - a broken profile: fall back to the plain formula
+                pass
+        return im.convert("RGB")
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
+        arr = np.asarray(im).astype(np.float64)
+        if arr.size == 0:
+            return Image.new("RGB", im.size, "white")
+        top = float(arr.max())
+        if mode == "F":
+            arr = arr * 255.0 if top <= 1.0 else arr
+        elif mode.startswith("I;16") or top > 255:
+            # Full 16-bit range when the data uses it; otherwise (12-bit scanners) stretch what is there.
+            arr = arr / (257.0 if top > 4095 else max(top, 1.0) / 255.0)
+        gray = np.clip(arr, 0, 255).astype(np.uint8)
+        return Image.fromarray(gray, "L").convert("RGB")
+    return im.convert("RGB")
+
+
+def _auto_flatten(rgb: Image.Image, meta: dict[str, Any]) -> Image.Image:
+    """Cut out and straighten a photographed page; leave scans and screenshots as they are."""
+    from paperlens.core.pagefind import find_page, flatten, surround_contrast
+
+    quad = find_page(rgb, thorough=True)
+    if quad is None:
+        return rgb
+    area = quad.area / float(rgb.width * rgb.height)
+    meta["corners"] = [list(c) for c in quad.to_json()["corners"]]
+    meta["confidence"] = round(quad.confidence, 3)
+    if quad.confidence < AUTO_FLATTEN_CONFIDENCE or area > AUTO_FLATTEN_MAX_AREA:
+        return rgb
+    # A table or picture printed on a scanned page has paper on both sides of its outline; a photographed page
+    # lies on something else. Only the second is cut out.
+    if surround_contrast(rgb, quad) < AUTO_FLATTEN_MIN_SURROUND:
+        return rgb
+    meta["flattened"] = True
+    return flatten(rgb, quad)
