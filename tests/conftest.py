@@ -51,10 +51,11 @@ def fresh_model_dir(tiny_twin, tmp_path) -> Path:
 
 def a4_page(text: str = "Invoice 2026-11 Total 42.00", size=(1240, 1754)):
     """A white A4 page at 150 dpi with a few lines of text: what a rendered PDF page looks like to the engine."""
-    from PIL import Image, ImageDraw
+    from PIL import Image, ImageDraw, ImageFont
 
     img = Image.new("RGB", size, "white")
     draw = ImageDraw.Draw(img)
+    font = ImageFont.load_default(size=24)  # about 11 pt at 150 dpi
     for i, line in enumerate([text, "Item  Qty  Price", "Paper  2  10.00", "Ink  1  22.00"]):
-        draw.text((120, 150 + 60 * i), line, fill="black")
+        draw.text((120, 150 + 60 * i), line, fill="black", font=font)
     return img
