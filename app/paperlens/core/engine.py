@@ -537,7 +537,7 @@ class Engine:
         size = llama_cpp.llama_state_get_size(ctx)
         buf = (ctypes.c_uint8 * size)()
         n = llama_cpp.llama_state_get_data(ctx, buf, size)
-        return bytes(buf[:n])
+        return bytes(memoryview(buf)[:n])  # a ctypes slice would build a list of ints (slow, holding the GIL)
 
     def _restore(self, state: _PageState) -> None:
         llama, llama_cpp = self._llama, self._llama_cpp
