@@ -36,7 +36,7 @@ __all__ = [
 ]
 
 WORK_SIZE = 480  # at most this long side for the copy that detection runs on
-MIN_AREA = 0.08  # a page smaller than this fraction of the picture is not worth flattening
+MIN_AREA = 0.05  # a page smaller than this share of the picture is too far away to read
 MIN_CONFIDENCE = 0.25  # below this, say "no page" rather than draw a wild outline
 PAPER_RATIOS = {  # height / width of sheets people photograph; an estimate this close is snapped to it
     "A series (A4, A5)": math.sqrt(2),
@@ -45,6 +45,9 @@ PAPER_RATIOS = {  # height / width of sheets people photograph; an estimate this
     "ID card": 85.6 / 53.98,
 }
 SNAP_TOLERANCE = 0.03
+# Focal length of a typical phone main camera or webcam (about 26 mm equivalent), in multiples of the picture's long
+# side: used only when the photo itself cannot tell (see page_aspect_ratio).
+DEFAULT_FOCAL = 0.8
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -670,43 +673,33 @@ def surround_contrast(image: Image.Image | np.ndarray, quad: Quad) -> float:
 # --------------------------------------------------------------------------------------------------------------------
 # flattening
 # --------------------------------------------------------------------------------------------------------------------
-def page_aspect_ratio(quad: Quad, image_size: tuple[int, int]) -> float:
-    """The page's true height/width ratio, undoing perspective (Zhang and He, "Whiteboard scanning", 2007).
+def page_aspect_ratio(quad: Quad, image_size: tuple[int, int], *, focal: float | None = None) -> float:
+    """The page's true height/width ratio, undoing perspective (as in Zhang and He, "Whiteboard scanning", 2007).
 
-    A tilted camera makes the near side of the page look longer, so side lengths in the photo lie; the four corners
-    plus the assumption that the camera's centre is the picture's centre pin down the focal length, and with it the
-    real shape. When the outline is nearly a parallelogram (no perspective to measure) the side lengths are used.
+    A tilted camera makes the near side of the page look longer, so side lengths in the photo lie. The homography
+    from a unit square to the four corners, seen through a camera whose centre is the picture's centre, gives the
+    page's two edge directions in 3-D; they must be at right angles, which fixes the focal length, and their lengths
+    give the ratio. When that cannot fix the focal length (one pair of sides parallel in the picture, or a nearly
+    frontal shot) a typical phone or webcam lens is assumed (`focal`, in multiples of the picture's long side).
     """
     w_img, h_img = image_size
-    tl, tr, br, bl = (np.array([x, y, 1.0]) for x, y in quad.corners)
-    m1, m2, m3, m4 = tl, tr, bl, br
     u0, v0 = w_img / 2.0, h_img / 2.0
-    k2 = np.dot(np.cross(m1, m4), m3) / np.dot(np.cross(m2, m4), m3)
-    k3 = np.dot(np.cross(m1, m4), m2) / np.dot(np.cross(m3, m4), m2)
-    n2 = k2 * m2 - m1
-    n3 = k3 * m3 - m1
-    width_px = (np.linalg.norm(tr[:2] - tl[:2]) + np.linalg.norm(br[:2] - bl[:2])) / 2
-    height_px = (np.linalg.norm(bl[:2] - tl[:2]) + np.linalg.norm(br[:2] - tr[:2])) / 2
-    naive = height_px / max(width_px, 1e-6)
-    if abs(n2[2]) < 1e-6 or abs(n3[2]) < 1e-6:
-        ratio_wh = math.sqrt((n2[0] ** 2 + n2[1] ** 2) / max(n3[0] ** 2 + n3[1] ** 2, 1e-12))
-        return 1.0 / ratio_wh if ratio_wh > 0 else naive
-    f2 = -(
-        (n2[0] * n3[0] - (n2[0] * n3[2] + n2[2] * n3[0]) * u0 + n2[2] * n3[2] * u0 * u0)
-        + (n2[1] * n3[1] - (n2[1] * n3[2] + n2[2] * n3[1]) * v0 + n2[2] * n3[2] * v0 * v0)
-    ) / (n2[2] * n3[2])
-    if not np.isfinite(f2) or f2 <= 0:
-        return naive
-    f = math.sqrt(f2)
-    a_inv = np.linalg.inv(np.array([[f, 0, u0], [0, f, v0], [0, 0, 1.0]]))
-    b = a_inv.T @ a_inv
-    ratio_wh = math.sqrt(float(n2 @ b @ n2) / float(n3 @ b @ n3))
-    ratio = 1.0 / ratio_wh
-    # Guard against a badly conditioned estimate (nearly frontal shots make f meaningless): trust the photo's sides
-    # when the two disagree wildly.
-    if not 0.5 < ratio / naive < 2.0:
-        return naive
-    return ratio
+    longest = float(max(w_img, h_img))
+    square = np.array([[0, 0], [1, 0], [1, 1], [0, 1]], np.float32)
+    hom = cv2.getPerspectiveTransform(square, quad.as_array()).astype(np.float64)
+    # Columns of K^-1 H, with the focal length f still unknown: x and y parts scale with 1/f.
+    ax, ay, az = hom[0, 0] - u0 * hom[2, 0], hom[1, 0] - v0 * hom[2, 0], hom[2, 0]
+    bx, by, bz = hom[0, 1] - u0 * hom[2, 1], hom[1, 1] - v0 * hom[2, 1], hom[2, 1]
+    f = None
+    if focal is None and abs(az * bz) > 1e-12:
+        f2 = -(ax * bx + ay * by) / (az * bz)  # the page's edges are at right angles
+        if f2 > 0 and 0.3 * longest < math.sqrt(f2) < 6.0 * longest:
+            f = math.sqrt(f2)
+    if f is None:
+        f = (focal or DEFAULT_FOCAL) * longest
+    width = math.sqrt((ax / f) ** 2 + (ay / f) ** 2 + az**2)
+    height = math.sqrt((bx / f) ** 2 + (by / f) ** 2 + bz**2)
+    return height / width if width > 0 else 1.0
 
 
 def _snap_ratio(ratio: float) -> float:
@@ -821,7 +814,8 @@ def rotate(image: Image.Image, quarter_turns: int) -> Image.Image:
 
 
 def estimate_skew(image: Image.Image | np.ndarray, *, max_angle: float = 10.0) -> float:
-    """The angle in degrees (counter-clockwise positive) by which text lines on a scanned page are tilted.
+    """The angle in degrees by which text lines on a scanned page are tilted, counter-clockwise positive (the sense
+    of PIL's `Image.rotate`, so `image.rotate(-angle)` levels them).
 
     Uses the projection profile: rotated back by the right angle, the rows of a text page alternate between ink and
     blank, so the row sums vary the most. Coarse search in 0.5 degree steps, then 0.05 degree steps around the best.
@@ -869,22 +863,26 @@ def deskew(
         angle = estimate_skew(image, max_angle=max_angle)
     if abs(angle) < min_angle:
         return image
-    # estimate_skew gives the tilt in image coordinates (y down); PIL's rotate turns counter-clockwise on screen,
-    # the opposite sense.
+    # estimate_skew measures in PIL's sense (counter-clockwise positive): turning back by -angle levels the lines.
     return image.convert("RGB").rotate(-angle, resample=Image.Resampling.BICUBIC, fillcolor=(255, 255, 255))
 
 
 # --------------------------------------------------------------------------------------------------------------------
 # blank pages
 # --------------------------------------------------------------------------------------------------------------------
-def is_blank(image: Image.Image | np.ndarray, *, ink_fraction: float = 0.0008) -> bool:
+def is_blank(image: Image.Image | np.ndarray, *, ink_fraction: float = 0.0008, margin: float = 0.03) -> bool:
     """True when the page has nothing on it: no stroke darker than the paper around it, beyond specks.
 
     Compared with the local background rather than a fixed grey, so a blank sheet photographed under uneven light,
-    or a scan with a grey cast, still counts as blank; a 3x3 opening removes scanner dust.
+    or a scan with a grey cast, still counts as blank; an opening removes scanner dust. A `margin` all round is left
+    out: the dark rim a scanner lid or a slightly generous page outline leaves is not content.
     """
     gray = cv2.cvtColor(as_bgr(image), cv2.COLOR_BGR2GRAY)
     h, w = gray.shape
+    my, mx = int(h * margin), int(w * margin)
+    if h - 2 * my > 8 and w - 2 * mx > 8:
+        gray = gray[my : h - my, mx : w - mx]
+        h, w = gray.shape
     factor = min(1.0, 1200.0 / max(h, w))
     if factor < 1:
         gray = cv2.resize(
