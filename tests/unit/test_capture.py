@@ -306,3 +306,19 @@ def test_frames_can_be_shared_across_threads(clip):
         t.start()
         t.join()
     assert seen and seen == sorted(seen)
+
+
+def test_building_the_cli_needs_no_opencv():
+    import subprocess
+    import sys
+
+    from paperlens.core import capture, pagefind
+
+    assert capture.ENHANCE_MODES == pagefind.ENHANCE_MODES
+    code = (
+        "import sys, argparse, paperlens.core.capture as c\n"
+        "c.add_capture_parser(argparse.ArgumentParser().add_subparsers())\n"
+        "print('cv2' in sys.modules, 'numpy' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False False"

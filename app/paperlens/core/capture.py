@@ -22,24 +22,20 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
-
-import cv2
-import numpy as np
+from typing import TYPE_CHECKING, Any, Protocol
 
 from paperlens.core.errors import CameraError, DocumentError, PaperLensError
 from paperlens.core.page import Page
-from paperlens.core.pagefind import (
-    ENHANCE_MODES,
-    Quad,
-    SteadyTracker,
-    find_page,
-    flatten,
-    is_blank,
-    quad_iou,
-    rotate,
-)
-from paperlens.core.pagefind import enhance as enhance_image
+
+if (
+    TYPE_CHECKING
+):  # OpenCV and numpy load on first use, so `paperlens --help` and the window start without them
+    import numpy as np
+
+    from paperlens.core.pagefind import Quad, SteadyTracker
+
+# The same as pagefind.ENHANCE_MODES (a test keeps them equal), repeated so building the CLI needs no OpenCV.
+ENHANCE_MODES = ("color", "gray", "scan", "none")
 
 __all__ = [
     "CameraStream",
@@ -126,6 +122,8 @@ def _redact(url: str) -> str:
 
 def _open_capture(source: Source, open_timeout_s: float) -> _Capture:
     """cv2.VideoCapture with timeouts for network streams (a dead phone would otherwise hang for a long time)."""
+    import cv2
+
     level = None
     try:
         level = cv2.utils.logging.getLogLevel()
@@ -196,6 +194,8 @@ class CameraStream:
         """Open the source (raising CameraError now if it is missing or busy) and start reading."""
         if self._thread is not None:
             return self
+        import cv2
+
         if self.is_file and not Path(str(self.source)).is_file():
             raise CameraError(f"There is no video file at {str(self.source)!r}.")
         try:
@@ -250,6 +250,8 @@ class CameraStream:
 
     # -- reading (background thread) ----------------------------------------------------------------------------------
     def _run(self) -> None:
+        import cv2
+
         cap = self._cap
         assert cap is not None
         t0 = time.monotonic()
@@ -415,6 +417,9 @@ def capture_page(
     "color" clean-up) or a mode name from ENHANCE_MODES. `on_frame` sees each processed frame with its quad and the
     tracker (for progress output).
     """
+    from paperlens.core.pagefind import SteadyTracker, find_page, flatten, is_blank, quad_iou, rotate
+    from paperlens.core.pagefind import enhance as enhance_image
+
     mode = _enhance_mode(enhance)
     tracker = SteadyTracker(hold_s, min_confidence=min_confidence)
     stream = CameraStream(
