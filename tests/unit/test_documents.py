@@ -377,13 +377,13 @@ def test_cmyk_palette_alpha_and_16_bit_are_converted(tmp_path):
 def test_a_truncated_jpeg_is_reported(tmp_path):
     buf = io.BytesIO()
     _page_rgb((600, 800)).save(buf, format="JPEG", quality=90)
-    path = tmp_path / "cut.jpg"
+    path = tmp_path / "Cut-IMG_0042.JPG"
     path.write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
     with open_document(path, flatten=False) as doc:
         results = list(doc.pages())
     err = results[0][1]
     assert isinstance(err, DocumentError)
-    assert str(err) == "Cut.jpg is cut short (the file is truncated or damaged)."
+    assert str(err) == "Cut-IMG_0042.JPG is cut short (the file is truncated or damaged)."
 
 
 def _png_header_only(width: int, height: int) -> bytes:

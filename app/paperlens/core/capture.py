@@ -110,6 +110,11 @@ def describe_source(source: Source) -> str:
     return f"video {Path(source).name}"
 
 
+def _first_upper(text: str) -> str:
+    """Start a sentence with the description, without str.capitalize() lowercasing a URL or a file name."""
+    return text[:1].upper() + text[1:]
+
+
 def _redact(url: str) -> str:
     """Hide a password in rtsp://user:secret@host/ before it reaches a message or a log."""
     if "@" in url and "://" in url:
@@ -305,11 +310,11 @@ class CameraStream:
     def _stall_error(self, *, first: bool) -> CameraError:
         if first:
             return CameraError(
-                f"{self.description.capitalize()} opened but sends no pictures: another app may be using it.",
+                f"{_first_upper(self.description)} opened but sends no pictures: another app may be using it.",
                 hint="Close other apps that use the camera and try again.",
             )
         return CameraError(
-            f"{self.description.capitalize()} stopped sending pictures (disconnected?).",
+            f"{_first_upper(self.description)} stopped sending pictures (disconnected?).",
             hint="Check the cable or the network, then start again.",
         )
 

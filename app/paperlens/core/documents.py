@@ -559,7 +559,7 @@ def load_image(path: str | Path) -> Image.Image:
 
 def _decode(im: Image.Image, name: str, index: int, count: int) -> tuple[Image.Image, dict[str, Any]]:
     """Decode the current frame: draft-scaled when huge, EXIF-upright, RGB, at most MAX_WORKING_PIXELS."""
-    where = f"page {index + 1} of {name}" if count > 1 else name
+    where = f"Page {index + 1} of {name}" if count > 1 else name  # a file name keeps its own spelling
     meta: dict[str, Any] = {"original_size": im.size}
     w, h = im.size
     if w * h > MAX_WORKING_PIXELS and im.format == "JPEG":
@@ -575,12 +575,10 @@ def _decode(im: Image.Image, name: str, index: int, count: int) -> tuple[Image.I
         # truncated file is reported, not silently padded with grey.
         text = str(exc).lower()
         if "truncated" in text or "broken data stream" in text or "premature end" in text:
-            raise DocumentError(
-                f"{where.capitalize()} is cut short (the file is truncated or damaged)."
-            ) from exc
-        raise DocumentError(f"{where.capitalize()} could not be decoded: {_reason(exc)}.") from exc
+            raise DocumentError(f"{where} is cut short (the file is truncated or damaged).") from exc
+        raise DocumentError(f"{where} could not be decoded: {_reason(exc)}.") from exc
     except (ValueError, SyntaxError, struct.error) as exc:
-        raise DocumentError(f"{where.capitalize()} could not be decoded: {_reason(exc)}.") from exc
+        raise DocumentError(f"{where} could not be decoded: {_reason(exc)}.") from exc
     upright = im
     try:
         orientation = im.getexif().get(0x0112, 1)  # EXIF Orientation: 1 is upright already
