@@ -175,6 +175,14 @@ class _LlamaLog:
 _LOG = _LlamaLog()
 
 
+def route_llama_logs() -> None:
+    """Send llama.cpp's log (loading, quantizing, the projector's slicing) to Python logging instead of stderr."""
+    import llama_cpp
+    import llama_cpp.mtmd_cpp as mtmd_cpp
+
+    _LOG.install(llama_cpp, mtmd_cpp)
+
+
 def gpu_offload_supported() -> bool:
     import llama_cpp
 

@@ -687,6 +687,9 @@ def _quantize_q4_k_m(src: Path, dst: Path) -> None:
     """Quantize with llama.cpp itself, as the official Q4_K_M file was made; atomic like the writers."""
     import llama_cpp
 
+    from paperlens.core.engine import route_llama_logs
+
+    route_llama_logs()  # llama.cpp would print a line per tensor to stderr
     tmp = dst.with_name(f"{dst.name}.tmp-{os.getpid()}-{time.monotonic_ns()}")
     try:
         params = llama_cpp.llama_model_quantize_default_params()
