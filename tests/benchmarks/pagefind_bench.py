@@ -74,6 +74,47 @@ def synthetic_frames(n: int, seed: int = 0) -> list[np.ndarray]:
     return frames
 
 
+def synthetic_overlap(n: int, seed: int = 0) -> dict:
+    """IoU over random photographed pages (tests/unit/scenes.py): backgrounds, page kinds, tilts, a thumb on a corner
+    in every fifth scene. A broader check than five photos, with exact corners."""
+    sys.path.insert(0, str(ROOT))
+    from tests.unit.scenes import page_image, photo
+
+    rng = np.random.default_rng(seed)
+    ious: dict[str, list[float]] = {"fast": [], "thorough": []}
+    for i in range(n):
+        scene = dict(
+            bg=str(rng.choice(["dark", "wood", "light"])),
+            page=page_image(kind=str(rng.choice(["text", "table", "band"])), seed=i),
+            tilt_x=float(rng.uniform(-25, 25)),
+            tilt_y=float(rng.uniform(-25, 25)),
+            roll=float(rng.uniform(-20, 20)),
+            fill=float(rng.uniform(0.45, 0.85)),
+            shift=(float(rng.uniform(-0.08, 0.08)), float(rng.uniform(-0.08, 0.08))),
+            seed=i,
+            occlude_corner=int(rng.integers(0, 4)) if i % 5 == 4 else None,
+        )
+        frame, truth = photo(**scene)
+        for key, thorough in (("fast", False), ("thorough", True)):
+            quad = find_page(frame, thorough=thorough)
+            ious[key].append(quad_iou(quad, truth) if quad else 0.0)
+    out = {}
+    print(
+        f"\nSynthetic scenes: {n} random pages on dark, wood and pale tables (a thumb over a corner in every fifth)"
+    )
+    for key, values in ious.items():
+        v = np.array(values)
+        out[key] = {
+            "mean": round(float(v.mean()), 4),
+            "min": round(float(v.min()), 4),
+            "at_least_0.9": float((v >= 0.9).mean()),
+        }
+        print(
+            f"  {key:9} mean IoU {v.mean():.3f}, lowest {v.min():.3f}, {(v >= 0.9).mean():.0%} at 0.9 or better"
+        )
+    return out
+
+
 def _time(frames: list[np.ndarray], n: int, thorough: bool) -> tuple[float, float, int]:
     """(wall seconds, CPU seconds of this process, frames with a page found) for n searches."""
     for f in frames[:2]:
@@ -93,6 +134,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, help="also write the figures here")
     ap.add_argument(
         "--draw", type=Path, help="write each photo with found (green) and true (red) outlines here"
+    )
+    ap.add_argument(
+        "--synthetic", type=int, default=0, help="also score N random synthetic scenes (e.g. 100)"
     )
     args = ap.parse_args(argv)
     cv2.setNumThreads(1)
@@ -152,6 +196,9 @@ def main(argv: list[str] | None = None) -> int:
         report["photos"] = rows
     else:
         print(f"No corpus at {args.corpus}: overlap not measured.")
+
+    if args.synthetic:
+        report["synthetic"] = synthetic_overlap(args.synthetic)
 
     # Speed on 1280x720 frames, one OpenCV thread.
     if photos:
