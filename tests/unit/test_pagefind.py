@@ -230,3 +230,17 @@ def test_work_size_bounds_detection_cost():
     # A 12-megapixel photo is searched at about WORK_SIZE pixels: a whole factor down, never below it by much.
     factor = math.ceil(4624 / pagefind.WORK_SIZE)
     assert 4624 // factor <= pagefind.WORK_SIZE and 4624 // factor > pagefind.WORK_SIZE * 0.8
+
+
+def test_sparse_thin_text_is_not_blank():
+    # 1-px strokes of a small font on a big page: one line is a page with content, never skipped as blank
+    from PIL import ImageDraw, ImageFont
+
+    page = Image.new("RGB", (1240, 1754), "white")
+    ImageDraw.Draw(page).text((120, 150), "Total 42.00", fill="black", font=ImageFont.load_default())
+    assert not is_blank(page)
+    # dust: a few isolated dark pixels is still a blank sheet
+    dusty = np.full((1754, 1240, 3), 250, np.uint8)
+    for y, x in [(100, 100), (900, 640), (1500, 1000), (1200, 300), (40, 1200)]:
+        dusty[y, x] = 30
+    assert is_blank(dusty)
