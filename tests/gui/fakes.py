@@ -55,11 +55,14 @@ class FakeEngine:
         self,
         config: EngineConfig | None = None,
         *,
-        markdown: str | dict[int, str] = PAGE_MARKDOWN,
+        markdown: str | list[str] = PAGE_MARKDOWN,
         answer: str = ANSWER,
         delay: float = 0.002,
         load_delay: float = 0.0,
         fail_load: str | None = None,
+        text_model: str = "Fake-Q4_K_M.gguf",
+        image_tokens: int = 64,
+        seconds: float | None = None,
     ) -> None:
         self.config = config or EngineConfig(mode="16x", device="cpu")
         self.models = FakeModels()
@@ -69,6 +72,10 @@ class FakeEngine:
         self.delay = delay
         self.load_delay = load_delay
         self.fail_load = fail_load
+        self.text_model = text_model
+        self.image_tokens = image_tokens
+        self.seconds = seconds  # reported run time (the screenshots show plausible figures); None: the real one
+        self.parses = 0
         self._loaded = False
         self.runs: list[tuple[str, str | None]] = []  # (task kind, page key)
         self.threads: set[str] = set()
@@ -89,7 +96,7 @@ class FakeEngine:
         if self.fail_load:
             raise ModelInvalid(self.fail_load)
         self._loaded = True
-        self.info = EngineInfo(text_model="Fake-Q4_K_M.gguf", projector="fake-mmproj.gguf", mode=self.config.mode,
+        self.info = EngineInfo(text_model=self.text_model, projector="fake-mmproj.gguf", mode=self.config.mode,
                                device="cpu", n_threads=2, load_s=self.load_delay)
 
     def close(self) -> None:
@@ -101,9 +108,10 @@ class FakeEngine:
         self.started.set()
         reused = any(k == page_key for _, k in self.runs) if page_key else False
         self.runs.append((task.kind, page_key))
-        if task.kind == "parse":
-            page = getattr(image, "info", {}).get("page", 0) if image is not None else 0
-            text = self.markdown.get(page, PAGE_MARKDOWN) if isinstance(self.markdown, dict) else self.markdown
+        if task.kind == "parse":  # a list gives the pages' texts in the order they are parsed
+            md = self.markdown
+            text = md[self.parses % len(md)] if isinstance(md, list) else md
+            self.parses += 1
         else:
             text = self.answer
         t0 = time.perf_counter()
@@ -120,9 +128,9 @@ class FakeEngine:
                 time.sleep(self.delay)
         stats = RunStats(
             mode=self.config.mode if task.uses_image else "",
-            image_tokens=64 if task.uses_image else 0,
+            image_tokens=self.image_tokens if task.uses_image else 0,
             generated_tokens=len(out),
-            wall_s=time.perf_counter() - t0,
+            wall_s=self.seconds if self.seconds is not None else time.perf_counter() - t0,
             image_reused=reused,
         )
         return RunResult("".join(out), finish, stats)

@@ -41,3 +41,38 @@ def write_pdf(path: Path, pages: int = 2, *, password: str | None = None) -> Pat
     doc.save(str(path), **kwargs)
     doc.close()
     return path
+
+
+def write_page_video(path: Path, *, frames: int = 40, fps: int = 12, size=(640, 480), still_from: int = 6) -> Path:
+    """A short video of a white page with text lines on a dark desk: it slides in, then holds still.
+
+    What a phone camera pointed at a page gives, made with OpenCV so tests and screenshots need no camera.
+    """
+    import cv2
+    import numpy as np
+
+    w, h = size
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (w, h))
+    if not writer.isOpened():
+        raise RuntimeError("OpenCV cannot write MJPG video here")
+    base = np.array([[190, 60], [450, 75], [470, 430], [170, 415]], dtype=np.float32)
+    page_w, page_h = 420, 594
+    page = np.full((page_h, page_w, 3), 245, np.uint8)
+    cv2.putText(page, "INVOICE 2026-11", (30, 60), cv2.FONT_HERSHEY_SIMPLEX, 1.1, (20, 20, 20), 3)
+    for i in range(14):
+        y = 110 + 32 * i
+        cv2.line(page, (30, y), (30 + (300 if i % 3 else 360), y), (60, 60, 60), 4)
+    cv2.rectangle(page, (30, 500), (390, 560), (40, 40, 40), 2)
+    src = np.array([[0, 0], [page_w, 0], [page_w, page_h], [0, page_h]], dtype=np.float32)
+    for i in range(frames):
+        shift = max(0, still_from - i) * 12.0
+        quad = base + np.array([shift, shift * 0.4], dtype=np.float32)
+        frame = np.full((h, w, 3), (48, 42, 38), np.uint8)
+        cv2.rectangle(frame, (0, h - 60), (w, h), (70, 60, 50), -1)  # a bit of desk texture
+        matrix = cv2.getPerspectiveTransform(src, quad)
+        warped = cv2.warpPerspective(page, matrix, (w, h))
+        mask = cv2.warpPerspective(np.full((page_h, page_w), 255, np.uint8), matrix, (w, h))
+        frame[mask > 0] = warped[mask > 0]
+        writer.write(frame)
+    writer.release()
+    return path

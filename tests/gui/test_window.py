@@ -401,3 +401,40 @@ def test_dark_palette_when_the_system_is_dark(monkeypatch, qapp):
     monkeypatch.setenv("PAPERLENS_THEME", "light")
     apply_palette(qapp)
     assert qapp.palette().window().color().lightness() > 180
+
+
+def test_settings_dialog_writes_values_and_the_engine_reloads_with_them(qtbot, window, fake_factory, tmp_path):
+    from paperlens.gui.dialogs import SettingsDialog
+
+    before = window._engine_spec()
+    dialog = SettingsDialog(window.settings, "/default/models", window)
+    qtbot.addWidget(dialog)
+    assert dialog.mode.currentData() == "4x" and dialog.threads.value() == 0
+    dialog.model_dir.setText(str(tmp_path))
+    dialog.mode.setCurrentIndex(dialog.mode.findData("16x"))
+    dialog.device.setCurrentIndex(dialog.device.findData("cpu"))
+    assert not dialog.gpu_layers.isEnabled()  # GPU layers mean nothing on the CPU
+    dialog.threads.setValue(3)
+    dialog.dpi.setValue(200)
+    dialog.apply()
+    window.apply_settings(before)
+    s = window.settings
+    assert (s.model_dir, s.mode, s.device, s.threads, s.dpi) == (str(tmp_path), "16x", "cpu", 3, 200)
+    assert window.mode_box.currentData() == "16x"
+    window.open_image(page_image(), "Doc")
+    window.parse_current_page()
+    wait_idle(qtbot, window)
+    spec = fake_factory.specs[-1]
+    assert (spec.model_dir, spec.mode, spec.device, spec.threads) == (str(tmp_path), "16x", "cpu", 3)
+
+
+def test_password_dialog_shows_why_the_last_password_failed(qtbot):
+    from paperlens.gui.dialogs import PasswordDialog
+
+    first = PasswordDialog("secret.pdf")
+    again = PasswordDialog("secret.pdf", "That password does not open it.")
+    qtbot.addWidget(first)
+    qtbot.addWidget(again)
+    assert first.reason.isHidden() and not again.reason.isHidden()
+    again.edit.setText("pw")
+    assert again.password == "pw"

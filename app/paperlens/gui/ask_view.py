@@ -135,7 +135,7 @@ class AskPane(QWidget):
             return
         parts = []
         for turn in turns:
-            parts.append(f"<p><b>You:</b> {escape(turn.question)}</p>")
+            parts.append(f"<p style='margin-top:14px'><b>You:</b> {escape(turn.question)}</p>")
             if turn.error:
                 parts.append(f"<p style='color:#c0392b'>{escape(turn.error)}</p>")
             elif turn.answer:
@@ -145,7 +145,6 @@ class AskPane(QWidget):
             footer = turn_footer(turn)
             if footer:
                 parts.append(f"<p style='color:gray; font-size:small'>{escape(footer)}</p>")
-            parts.append("<hr/>")
         self.transcript.setHtml("".join(parts))
         if at_end:
             bar.setValue(bar.maximum())

@@ -74,11 +74,13 @@ class ModelBanner(QFrame):
         """No complete model on disk: which files, where they go, where they are published."""
         self.kind = "missing"
         self.title.setText("<b>The model is not installed yet</b>")
-        where = (
-            f"<br/>The official files are published by OpenBMB on Hugging Face at "
-            f'<a href="{escape(official_url)}">{escape(official_url)}</a>. Download the text model '
-            f"(a <tt>Q4_K_M</tt> .gguf file) and the <tt>mmproj</tt> projector file into the folder, then press "
-            f"<i>Check Again</i>. PaperLens makes its 4x projector from the official one the first time it is used."
+        where = ""
+        if official_url not in message:
+            where = (f'<br/>The official files are published at <a href="{escape(official_url)}">'
+                     f"{escape(official_url)}</a>.")
+        where += (
+            "<br/>Use <i>Open Model Folder</i> to put the two files there, then press <i>Check Again</i>. "
+            "PaperLens makes its 4x projector from the official one the first time it is used."
         )
         self.message.setText(linkify(message) + where)
         self.setStyleSheet("#modelBanner { background: palette(alternate-base); border: 1px solid #d4a017; }")

@@ -87,6 +87,7 @@ from paperlens.gui.worker import (
     LibraryFactory,
     ModelHost,
     ParseRequest,
+    real_engine_factory,
 )
 
 log = logging.getLogger(__name__)
@@ -180,6 +181,7 @@ class MainWindow(QMainWindow):
         self._max_tokens = max_tokens
         self._model_check = model_check
         self._camera_factory = camera_factory
+        self._real_engine = engine_factory is None or engine_factory is real_engine_factory
         self.setWindowTitle(APP_NAME)
         self.setAcceptDrops(True)
         self.sessions: dict[str, DocumentSession] = {}
@@ -216,6 +218,9 @@ class MainWindow(QMainWindow):
         self._restore_geometry()
         self.host.configure(self._engine_spec())
         self.check_models()
+        from paperlens.gui.markdown_view import warm_up
+
+        self.jobs.submit(warm_up)
 
     # ------------------------------------------------------------------------------------------------------------------
     # building
@@ -403,6 +408,7 @@ class MainWindow(QMainWindow):
         self.recent_list = QListWidget()
         self.recent_list.setMaximumWidth(640)
         self.recent_list.setMaximumHeight(220)
+        self.recent_list.setSpacing(3)
         self.recent_list.itemActivated.connect(self._recent_activated)
         self.recent_list.itemClicked.connect(self._recent_activated)
         recent = QVBoxLayout()
@@ -530,6 +536,8 @@ class MainWindow(QMainWindow):
         self._model_ok = result.complete
         self._models = result.models
         self._restore_pending()
+        if result.complete and self._real_engine:
+            self.host.preimport()
         if result.complete:
             if self.banner.kind == "missing":
                 self.banner.clear()

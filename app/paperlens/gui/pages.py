@@ -6,7 +6,7 @@ The view shows a QImage rendered off the GUI thread; it only converts it to a pi
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPixmap, QWheelEvent
 from PySide6.QtWidgets import (
     QFrame,
@@ -66,8 +66,16 @@ class ThumbnailList(QListWidget):
 
     def set_thumbnail(self, number: int, image: QImage) -> None:
         item = self.item(number - 1)
-        if item is not None:
-            item.setIcon(QIcon(QPixmap.fromImage(image)))
+        if item is None:
+            return
+        pm = QPixmap.fromImage(image)
+        painter = QPainter(pm)
+        painter.setPen(QColor(150, 150, 150))
+        painter.drawRect(0, 0, pm.width() - 1, pm.height() - 1)  # white paper needs an edge on a white list
+        painter.end()
+        icon = QIcon(pm)
+        icon.addPixmap(pm, QIcon.Mode.Selected)  # the selection shows on the caption, not as a tint over the page
+        item.setIcon(icon)
 
     def set_mark(self, number: int, mark: str) -> None:
         item = self.item(number - 1)
@@ -101,11 +109,22 @@ class PageView(QGraphicsView):
         self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
         self.setFrameShape(QFrame.Shape.NoFrame)
-        self.setBackgroundBrush(self.palette().color(self.palette().ColorRole.Dark))
+        # Always on, so fitting the width does not make the scroll bar appear and push the page sideways.
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
+        self.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
+        self._apply_background()
         self.setAccessibleName("Page view")
         self._fit = "width"  # "width", "page" or "" once the user zoomed by hand
         self._zoom = 1.0
         self._message = ""
+
+    def _apply_background(self) -> None:
+        self.setBackgroundBrush(self.palette().color(self.palette().ColorRole.Dark))
+
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:  # the system switched between light and dark
+            self._apply_background()
 
     @property
     def zoom(self) -> float:

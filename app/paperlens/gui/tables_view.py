@@ -41,6 +41,16 @@ def extract(markdown: str) -> list:
         return []
 
 
+def column_name(index: int) -> str:
+    """A, B, ..., Z, AA, AB, ...: the column names a spreadsheet would show after pasting the TSV."""
+    name = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        name = chr(65 + rem) + name
+    return name
+
+
 def table_rows(table) -> list[list[str]]:
     rows = getattr(table, "rows", None) or []
     return [[("" if c is None else str(getattr(c, "text", c))) for c in row] for row in rows]
@@ -70,6 +80,7 @@ class TableGrid(QWidget):
         self.copy_button.clicked.connect(self.copy_tsv)
 
         self.grid = QTableWidget(len(rows), n_cols)
+        self.grid.setHorizontalHeaderLabels([column_name(c) for c in range(n_cols)])  # as a spreadsheet names them
         self.grid.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.grid.setSelectionMode(QAbstractItemView.SelectionMode.ContiguousSelection)
         self.grid.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)

@@ -176,6 +176,16 @@ class ModelWorker(QObject):
         self._spec = spec
 
     @Slot()
+    def preimport(self) -> None:
+        """Import llama.cpp's bindings now, while nothing runs: loading its shared libraries holds the GIL for
+        about 50-100 ms, which would otherwise stall the window at the start of the first page."""
+        try:
+            import llama_cpp  # noqa: F401
+            import llama_cpp.mtmd_cpp  # noqa: F401
+        except Exception as exc:  # a broken install shows up, with its sentence, when the model loads
+            log.debug("could not import llama_cpp early: %s", exc)
+
+    @Slot()
     def reload(self) -> None:
         """Forget the engine (and its scan of the model folder) so the next job looks at the files again."""
         self._drop_engine()
@@ -404,6 +414,7 @@ class ModelHost(QObject):
     _do_preload = Signal()
     _do_stop = Signal()
     _do_start = Signal()
+    _do_preimport = Signal()
 
     def __init__(
         self,
@@ -427,6 +438,7 @@ class ModelHost(QObject):
         self._do_preload.connect(self._worker.preload)
         self._do_stop.connect(self._worker.stop)
         self._do_start.connect(self._worker.start)
+        self._do_preimport.connect(self._worker.preimport)
         self._worker.library_ready.connect(self._on_library_ready)
 
         self._worker.loading.connect(self._on_loading)
@@ -469,6 +481,10 @@ class ModelHost(QObject):
 
     def preload(self) -> None:
         self._do_preload.emit()
+
+    def preimport(self) -> None:
+        """Have the model thread import llama.cpp's bindings while it is idle (see ModelWorker.preimport)."""
+        self._do_preimport.emit()
 
     def submit(self, request: ParseRequest | AskRequest) -> int:
         """Queue a job; it starts when the jobs before it are done. Returns its id."""
