@@ -192,6 +192,7 @@ def test_model_that_fails_to_load_leaves_the_window_usable(qtbot, make_window, t
     assert not window.banner.isHidden() and window.banner.kind == "failed"
     assert "broken.gguf" in window.banner.message.text()
     assert window.model_label.text() == "Model: failed to load"
+    assert window.notice.isHidden()  # said once, in the banner, not again in the notice strip
     assert 1 not in s.results
     assert window.open_paths([write_png(tmp_path / "next.png")])
     assert window.act_parse_page.isEnabled()

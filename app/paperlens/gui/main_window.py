@@ -8,7 +8,6 @@ the current session whenever the document, the page or a result changes. All mod
 from __future__ import annotations
 
 import logging
-import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -198,7 +197,7 @@ class MainWindow(QMainWindow):
         self._library = None
         self._restore_waiting: list[str] = []
         self._engine_info = None
-        self._job_started = 0.0
+        self._engine_failure = ""
         self._pasted = 0
         self._closing = False
         self.ask_password: Callable[[str, str], str | None] = self._ask_password_dialog
@@ -1197,6 +1196,7 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_engine_ready(self, info) -> None:
         self._engine_info = info
+        self._engine_failure = ""
         self.model_label.setText(f"Model: {info.text_model}")
         self.model_label.setToolTip(f"{info.text_model} + {info.projector} ({info.mode})")
         self._set_device_label()
@@ -1206,6 +1206,7 @@ class MainWindow(QMainWindow):
 
     @Slot(str, str)
     def _on_engine_failed(self, message: str, kind: str) -> None:
+        self._engine_failure = message
         self._engine_info = None
         self._set_device_label()
         if kind == "missing":
@@ -1281,7 +1282,6 @@ class MainWindow(QMainWindow):
     @Slot()
     def _on_busy_changed(self) -> None:
         if self.host.busy:
-            self._job_started = time.perf_counter()
             self.progress.setRange(0, 0)
             self.progress.show()
         else:
@@ -1306,7 +1306,7 @@ class MainWindow(QMainWindow):
                 if s is self.current:
                     self._refresh_markdown()
             self.statusBar().showMessage(self._parse_summary(outcome), 8000)
-            if outcome.error:
+            if outcome.error and outcome.error != self._engine_failure:  # a load failure is in the banner already
                 self.notice.show_error(outcome.error)
         elif info.turn is not None:
             turn = info.turn
@@ -1345,7 +1345,8 @@ class MainWindow(QMainWindow):
             bits.append(f"{failed} failed")
         if outcome.cancelled:
             bits.append("stopped; the text so far is kept")
-        return ("; ".join(bits) or "Nothing to do").capitalize() + "."
+        text = "; ".join(bits) or "nothing to do"
+        return text[0].upper() + text[1:] + "."
 
     # ------------------------------------------------------------------------------------------------------------------
     # settings, mode, export, camera
@@ -1405,8 +1406,13 @@ class MainWindow(QMainWindow):
         path, chosen = QFileDialog.getSaveFileName(self, "Export", f"{base}.md", ";;".join(filters))
         if not path:
             return
-        fmt = formats[filters.index(chosen)] if chosen in filters else Path(path).suffix.lstrip(".").lower()
-        self.export_to(result, fmt, Path(path))
+        target = Path(path)
+        # A typed extension wins over the filter; otherwise the filter's format decides and names the file.
+        guess = getattr(export, "guess_format", lambda _p: None)(target)
+        fmt = guess or (formats[filters.index(chosen)] if chosen in filters else "md")
+        if guess is None:
+            target = target.with_name(f"{target.name}.{fmt}")
+        self.export_to(result, fmt, target)
 
     def export_to(self, result, fmt: str, path: Path) -> None:
         from paperlens.core import export

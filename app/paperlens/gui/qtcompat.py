@@ -47,7 +47,7 @@ def make_singletons_immortal() -> list[str]:
         ctypes.c_ssize_t.from_address(id(obj)).value += _HEADROOM
         _applied.append(repr(obj))
     if _applied:
-        log.warning(
+        log.info(
             "this PySide6 build drops references to %s; applied a work-around (install pyside6<6.12 to avoid it)",
             ", ".join(_applied),
         )
