@@ -68,6 +68,14 @@ def test_encrypted_pdf_asks_for_the_password_until_it_is_right(window, tmp_path)
     assert "password" in asked[1][1].lower()  # the second prompt says the first one was wrong
 
 
+def test_three_wrong_passwords_report_the_file_as_not_opened(window, tmp_path):
+    asked = []
+    window.ask_password = lambda name, reason: asked.append(reason) or "nope"
+    assert window.open_paths([write_pdf(tmp_path / "secret.pdf", pages=1, password="pw")]) == []
+    assert len(asked) == 3
+    assert "secret.pdf" in window.notice.text and "password" in window.notice.text.lower()
+
+
 def test_cancelling_the_password_dialog_is_not_an_error(window, tmp_path):
     window.ask_password = lambda name, reason: None
     assert window.open_paths([write_pdf(tmp_path / "secret.pdf", pages=1, password="pw")]) == []
