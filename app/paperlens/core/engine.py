@@ -22,6 +22,7 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from PIL import Image
 
@@ -69,7 +70,7 @@ class EngineConfig:
 class _PageState:
     """The context right after a page's image: restoring it skips the image encode for a follow-up question."""
 
-    data: bytes
+    data: Any  # numpy uint8 array
     n_tokens: int
     input_ids: list[int]
     image_tokens: int
@@ -540,17 +541,25 @@ class Engine:
                 return
             llama.eval(tokens[i : i + step])
 
-    def _snapshot(self) -> bytes:
+    def _snapshot(self):
+        """The context's state (KV cache + recurrent state) in a numpy buffer llama.cpp fills itself.
+
+        A full-size 4x page state is about 48 MB: zero-filling or copying it in Python would hold the GIL for tens of
+        milliseconds and stall the window; ctypes releases the GIL while llama.cpp copies.
+        """
+        import numpy as np
+
         llama_cpp, ctx = self._llama_cpp, self._llama._ctx.ctx
         size = llama_cpp.llama_state_get_size(ctx)
-        buf = (ctypes.c_uint8 * size)()
-        n = llama_cpp.llama_state_get_data(ctx, buf, size)
-        return bytes(memoryview(buf)[:n])  # a ctypes slice would build a list of ints (slow, holding the GIL)
+        buf = np.empty(size, dtype=np.uint8)
+        n = llama_cpp.llama_state_get_data(ctx, buf.ctypes.data_as(ctypes.POINTER(ctypes.c_uint8)), size)
+        return buf[:n]
 
     def _restore(self, state: _PageState) -> None:
         llama, llama_cpp = self._llama, self._llama_cpp
-        buf = (ctypes.c_uint8 * len(state.data)).from_buffer_copy(state.data)
-        if llama_cpp.llama_state_set_data(llama._ctx.ctx, buf, len(state.data)) != len(state.data):
+        data = state.data
+        ptr = data.ctypes.data_as(ctypes.POINTER(ctypes.c_uint8))
+        if llama_cpp.llama_state_set_data(llama._ctx.ctx, ptr, data.size) != data.size:
             raise EngineError(
                 "Could not restore the saved page state; the page will be encoded again next time."
             )
