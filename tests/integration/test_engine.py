@@ -216,3 +216,12 @@ def test_gpu_request_without_gpu_build_is_a_clear_error(tiny_model_dir):
     auto = engine_for(tiny_model_dir, device="auto")
     with auto:
         assert auto.info.device == "cpu"
+
+
+@pytest.mark.parametrize(
+    "size", [(1240, 1754), (1241, 1754), (1240, 1753), (1239, 1755), (1754, 1240), (1755, 1241)]
+)
+def test_every_a4_page_gets_the_same_slice_grid(engines, size):
+    # A4's 1:√2 sits on llama.cpp's tie between the 2x4 and 3x3 grids; a pixel of rounding must not change the cost.
+    r = engines["4x"].run(parse_task(), a4_page(size=size), max_tokens=1)
+    assert r.stats.image_tokens == 2223 and r.stats.slices == 9

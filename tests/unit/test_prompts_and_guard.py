@@ -69,3 +69,18 @@ def test_guard_leaves_ordinary_text_alone():
     tokens = list(range(300)) + row * 6
     assert guard.loop_start(tokens) is None
     assert guard.loop_start(list(range(1000))) is None
+
+
+def test_only_iso_shaped_pages_are_trimmed_and_only_by_a_margin():
+    from PIL import Image
+
+    from paperlens.core.engine import steady_slice_grid
+
+    letter = Image.new("RGB", (1275, 1650))
+    assert steady_slice_grid(letter) is letter
+    square = Image.new("RGB", (3136, 3136))
+    assert steady_slice_grid(square) is square
+    a4 = steady_slice_grid(Image.new("RGB", (1241, 1754)))
+    assert a4.height == 1754 and 1236 <= a4.width < 1241
+    landscape = steady_slice_grid(Image.new("RGB", (1754, 1241)))
+    assert landscape.width == 1754 and landscape.height < 1241
