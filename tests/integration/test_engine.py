@@ -225,3 +225,14 @@ def test_every_a4_page_gets_the_same_slice_grid(engines, size):
     # A4's 1:√2 sits on llama.cpp's tie between the 2x4 and 3x3 grids; a pixel of rounding must not change the cost.
     r = engines["4x"].run(parse_task(), a4_page(size=size), max_tokens=1)
     assert r.stats.image_tokens == 2223 and r.stats.slices == 9
+
+
+def test_a_large_photo_is_scaled_to_what_the_slicer_uses_without_changing_its_tokens(engines, monkeypatch):
+    import paperlens.core.engine as engine_module
+
+    photo = a4_page(size=(3024, 4032))
+    scaled = engines["4x"].run(parse_task(), photo, max_tokens=1)
+    monkeypatch.setattr(engine_module, "fit_slicer", lambda rgb: rgb)
+    engines["4x"].forget_pages()
+    full = engines["4x"].run(parse_task(), photo, max_tokens=1)
+    assert scaled.stats.image_tokens == full.stats.image_tokens == 2520
