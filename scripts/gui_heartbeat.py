@@ -86,7 +86,9 @@ def write_a4_pdf(path: Path, pages: int) -> Path:
         page = doc.new_page(width=595, height=842)
         page.insert_text((72, 90), f"Quarterly report, page {i + 1}", fontsize=20)
         for line in range(30):
-            page.insert_text((72, 130 + 20 * line), f"Line {line + 1}: revenue {1000 + 37 * line} EUR", fontsize=11)
+            page.insert_text(
+                (72, 130 + 20 * line), f"Line {line + 1}: revenue {1000 + 37 * line} EUR", fontsize=11
+            )
     doc.save(str(path))
     doc.close()
     return path
@@ -94,7 +96,9 @@ def write_a4_pdf(path: Path, pages: int) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--size", choices=("tiny", "full"), default="full", help="which synthetic twin (default full)")
+    p.add_argument(
+        "--size", choices=("tiny", "full"), default="full", help="which synthetic twin (default full)"
+    )
     p.add_argument("--model-dir", help="use the model files in this folder instead of a twin")
     p.add_argument("--mode", choices=("4x", "16x"), default="4x")
     p.add_argument("--pages", type=int, default=1)
@@ -122,10 +126,20 @@ def main(argv: list[str] | None = None) -> int:
         model_dir = cached_twin(args.size).text.parent
     app = make_app()
     settings = Settings(QSettings(str(work / "settings.ini"), QSettings.Format.IniFormat))
-    settings.model_dir, settings.mode, settings.device, settings.threads = str(model_dir), args.mode, "cpu", args.threads
-    window = MainWindow(settings, engine_factory=real_engine_factory, library_factory=default_library_factory,
-                        model_check=default_model_check, n_ctx=4096 if args.mode == "16x" else 8192,
-                        max_tokens=args.max_tokens)
+    settings.model_dir, settings.mode, settings.device, settings.threads = (
+        str(model_dir),
+        args.mode,
+        "cpu",
+        args.threads,
+    )
+    window = MainWindow(
+        settings,
+        engine_factory=real_engine_factory,
+        library_factory=default_library_factory,
+        model_check=default_model_check,
+        n_ctx=4096 if args.mode == "16x" else 8192,
+        max_tokens=args.max_tokens,
+    )
     window.show()
 
     def spin(done, limit_s: float = 3600) -> None:
@@ -194,7 +208,9 @@ def main(argv: list[str] | None = None) -> int:
         if not starved:
             own.append(late)
         why = "no CPU free (probe held up too)" if starved else "GIL or window"
-        print(f"  +{ts - t0:7.2f} s  stall {late * 1000:6.1f} ms  (GUI CPU {cpu * 1000:5.1f} ms, {why})  after: {label}")
+        print(
+            f"  +{ts - t0:7.2f} s  stall {late * 1000:6.1f} ms  (GUI CPU {cpu * 1000:5.1f} ms, {why})  after: {label}"
+        )
     worst = max(intervals) * 1000 if intervals else 0.0
     p99 = statistics.quantiles(intervals, n=100)[98] * 1000 if len(intervals) >= 100 else worst
     result = {

@@ -80,8 +80,11 @@ def ensure_display() -> subprocess.Popen | None:
     for number in range(91, 120):
         if not Path(f"/tmp/.X11-unix/X{number}").exists() and not Path(f"/tmp/.X{number}-lock").exists():
             break
-    proc = subprocess.Popen([xvfb, f":{number}", "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [xvfb, f":{number}", "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     for _ in range(50):
         if Path(f"/tmp/.X11-unix/X{number}").exists():
             break
@@ -171,14 +174,24 @@ def shoot(out: Path, work: Path) -> int:
         print(f"wrote {path}")
 
     ready = ModelCheck(True, text_model="MiniCPM-V-4.6-Q4_K_M.gguf", models=FakeModels())
-    factory = FakeEngineFactory(markdown=REPORT_PAGES, answer=ANSWER, delay=0.0, image_tokens=2223,
-                                seconds=19.2, text_model="MiniCPM-V-4.6-Q4_K_M.gguf")
+    factory = FakeEngineFactory(
+        markdown=REPORT_PAGES,
+        answer=ANSWER,
+        delay=0.0,
+        image_tokens=2223,
+        seconds=19.2,
+        text_model="MiniCPM-V-4.6-Q4_K_M.gguf",
+    )
 
     # 1. first run: no model yet
     missing = scan_model_dir(work / "no-models-here")
     missing.folder = Path("/home/you/.local/share/PaperLens/models")
-    w = MainWindow(settings("first"), engine_factory=factory, library_factory=lambda: None,
-                   model_check=lambda folder: ModelCheck(False, missing_models_message(missing), models=missing))
+    w = MainWindow(
+        settings("first"),
+        engine_factory=factory,
+        library_factory=lambda: None,
+        model_check=lambda folder: ModelCheck(False, missing_models_message(missing), models=missing),
+    )
     w.resize(1280, 800)
     w.show()
     spin(lambda: not w.banner.isHidden())
@@ -187,8 +200,12 @@ def shoot(out: Path, work: Path) -> int:
 
     # 2. empty, with recent documents
     s = settings("empty")
-    s.recent_files = ["/home/you/Documents/Quarterly report Q2.pdf", "/home/you/Scans/Lease agreement.pdf",
-                      "/home/you/Downloads/invoice-2026-11.png", "/home/you/Scans/Receipts March"]
+    s.recent_files = [
+        "/home/you/Documents/Quarterly report Q2.pdf",
+        "/home/you/Scans/Lease agreement.pdf",
+        "/home/you/Downloads/invoice-2026-11.png",
+        "/home/you/Scans/Receipts March",
+    ]
     w = MainWindow(s, engine_factory=factory, library_factory=lambda: None, model_check=lambda folder: ready)
     w.resize(1280, 800)
     w.show()
@@ -198,8 +215,12 @@ def shoot(out: Path, work: Path) -> int:
 
     # 3-6. a parsed document: Markdown, tables, Q&A, and the same in dark mode
     pdf = write_report_pdf(work / "Quarterly report Q2.pdf")
-    w = MainWindow(settings("doc"), engine_factory=factory, library_factory=lambda: None,
-                   model_check=lambda folder: ready)
+    w = MainWindow(
+        settings("doc"),
+        engine_factory=factory,
+        library_factory=lambda: None,
+        model_check=lambda folder: ready,
+    )
     w.resize(1280, 800)
     w.show()
     session = w.open_paths([pdf])[0]

@@ -74,7 +74,9 @@ class FakeEngine:
         self.fail_load = fail_load
         self.text_model = text_model
         self.image_tokens = image_tokens
-        self.seconds = seconds  # reported run time (the screenshots show plausible figures); None: the real one
+        self.seconds = (
+            seconds  # reported run time (the screenshots show plausible figures); None: the real one
+        )
         self.parses = 0
         self._loaded = False
         self.runs: list[tuple[str, str | None]] = []  # (task kind, page key)
@@ -96,14 +98,22 @@ class FakeEngine:
         if self.fail_load:
             raise ModelInvalid(self.fail_load)
         self._loaded = True
-        self.info = EngineInfo(text_model=self.text_model, projector="fake-mmproj.gguf", mode=self.config.mode,
-                               device="cpu", n_threads=2, load_s=self.load_delay)
+        self.info = EngineInfo(
+            text_model=self.text_model,
+            projector="fake-mmproj.gguf",
+            mode=self.config.mode,
+            device="cpu",
+            n_threads=2,
+            load_s=self.load_delay,
+        )
 
     def close(self) -> None:
         self.closed = True
         self._loaded = False
 
-    def run(self, task, image=None, *, on_chunk=None, cancel=None, max_tokens=None, page_key=None) -> RunResult:
+    def run(
+        self, task, image=None, *, on_chunk=None, cancel=None, max_tokens=None, page_key=None
+    ) -> RunResult:
         self.threads.add(threading.current_thread().name)
         self.started.set()
         reused = any(k == page_key for _, k in self.runs) if page_key else False

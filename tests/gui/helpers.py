@@ -43,7 +43,9 @@ def write_pdf(path: Path, pages: int = 2, *, password: str | None = None) -> Pat
     return path
 
 
-def write_page_video(path: Path, *, frames: int = 40, fps: int = 12, size=(640, 480), still_from: int = 6) -> Path:
+def write_page_video(
+    path: Path, *, frames: int = 40, fps: int = 12, size=(640, 480), still_from: int = 6
+) -> Path:
     """A short video of a white page with text lines on a dark desk: it slides in, then holds still.
 
     What a phone camera pointed at a page gives, made with OpenCV so tests and screenshots need no camera.

@@ -47,7 +47,9 @@ def test_dragged_corners_are_used_and_the_page_is_flattened(qtbot, dialog):
 
 def test_captures_join_the_current_document(qtbot, window, video):
     s = window.open_image(page_image("first"), "Doc")
-    window._camera_factory = lambda settings, parent: CameraDialog(settings, parent, source=str(video), hold_s=0.5)
+    window._camera_factory = lambda settings, parent: CameraDialog(
+        settings, parent, source=str(video), hold_s=0.5
+    )
     window.open_camera()
     dialog = window._camera
     qtbot.waitUntil(lambda: dialog._review is not None, timeout=8000)

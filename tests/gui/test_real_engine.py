@@ -124,8 +124,10 @@ def test_gui_thread_never_stalls_while_the_engine_runs(qtbot, real_window, tmp_p
     # THEN the heartbeat was never late by 50 ms or more
     assert all(s.is_parsed(n) for n in (1, 2, 3))
     assert beat.ticks > busy_s * 100 * 0.5
-    print(f"\nGUI heartbeat while the tiny twin ran for {busy_s:.1f} s: worst lateness {beat.worst_ms:.1f} ms "
-          f"over {beat.ticks} ticks")
+    print(
+        f"\nGUI heartbeat while the tiny twin ran for {busy_s:.1f} s: worst lateness {beat.worst_ms:.1f} ms "
+        f"over {beat.ticks} ticks"
+    )
     assert beat.worst_ms < STALL_LIMIT_MS
 
 

@@ -90,8 +90,13 @@ def test_dropping_files_and_a_folder_of_photos(qtbot, window, tmp_path):
     pdf = write_pdf(tmp_path / "a.pdf", pages=1)
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(folder)), QUrl.fromLocalFile(str(pdf))])
-    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                       Qt.KeyboardModifier.NoModifier)
+    event = QDropEvent(
+        QPointF(10, 10),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     window.dropEvent(event)
     qtbot.waitUntil(lambda: window.doc_tabs.count() == 2, timeout=3000)
     counts = sorted(s.page_count for s in window.sessions.values())
@@ -217,7 +222,9 @@ def test_missing_model_says_which_files_and_where_to_get_them(qtbot, make_window
     from paperlens.core.models import OFFICIAL_URL, missing_models_message, scan_model_dir
 
     empty = scan_model_dir(tmp_path)
-    window = make_window(model_check=lambda folder: ModelCheck(False, missing_models_message(empty), models=empty))
+    window = make_window(
+        model_check=lambda folder: ModelCheck(False, missing_models_message(empty), models=empty)
+    )
     qtbot.waitUntil(lambda: not window.banner.isHidden(), timeout=3000)
     text = window.banner.message.text()
     assert window.banner.kind == "missing"
@@ -261,7 +268,12 @@ def test_tables_tab_shows_each_table_as_a_grid_and_copies_tsv(qtbot, window):
     assert (grid.rowCount(), grid.columnCount()) == (4, 4)
     assert grid.item(3, 0).text() == "East" and grid.item(0, 1).text() == "Q1"
     window.tables.grids[0].copy_tsv()
-    assert QGuiApplication.clipboard().text().splitlines()[1].split("\t") == ["North", "1,204", "1,377", "+14.4 %"]
+    assert QGuiApplication.clipboard().text().splitlines()[1].split("\t") == [
+        "North",
+        "1,204",
+        "1,377",
+        "+14.4 %",
+    ]
 
 
 def test_editing_the_markdown_source_updates_the_page_and_its_tables(qtbot, window):
@@ -384,9 +396,18 @@ def test_mode_switch_reloads_the_engine_with_the_new_mode(qtbot, window, fake_fa
 
 @pytest.mark.parametrize(
     "action, keys",
-    [("act_open", "Ctrl+O"), ("act_parse_page", "Ctrl+R"), ("act_parse_all", "Ctrl+Shift+R"),
-     ("act_cancel", "Esc"), ("act_export", "Ctrl+Shift+E"), ("act_toggle_source", "Ctrl+E"),
-     ("act_ask", "Ctrl+L"), ("act_camera", "Ctrl+Shift+O"), ("act_close_doc", "Ctrl+W"), ("act_paste", "Ctrl+V")],
+    [
+        ("act_open", "Ctrl+O"),
+        ("act_parse_page", "Ctrl+R"),
+        ("act_parse_all", "Ctrl+Shift+R"),
+        ("act_cancel", "Esc"),
+        ("act_export", "Ctrl+Shift+E"),
+        ("act_toggle_source", "Ctrl+E"),
+        ("act_ask", "Ctrl+L"),
+        ("act_camera", "Ctrl+Shift+O"),
+        ("act_close_doc", "Ctrl+W"),
+        ("act_paste", "Ctrl+V"),
+    ],
 )
 def test_common_actions_have_shortcuts(window, action, keys):
     assert getattr(window, action).shortcut() == QKeySequence(keys)
@@ -412,7 +433,9 @@ def test_dark_palette_when_the_system_is_dark(monkeypatch, qapp):
     assert qapp.palette().window().color().lightness() > 180
 
 
-def test_settings_dialog_writes_values_and_the_engine_reloads_with_them(qtbot, window, fake_factory, tmp_path):
+def test_settings_dialog_writes_values_and_the_engine_reloads_with_them(
+    qtbot, window, fake_factory, tmp_path
+):
     from paperlens.gui.dialogs import SettingsDialog
 
     before = window._engine_spec()

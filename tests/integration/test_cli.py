@@ -37,7 +37,7 @@ def page_png(tmp_path) -> Path:
 
 
 def make_pdf(path: Path, pages: int) -> Path:
-    import fitz
+    import pymupdf as fitz
 
     doc = fitz.open()
     for n in range(pages):

@@ -52,7 +52,9 @@ from paperlens.gui.jobs import JobRunner, pil_to_qimage
 log = logging.getLogger(__name__)
 
 HANDLE_RADIUS = 9
-REARM_SHIFT = 0.12  # after a capture, auto-capture waits until the page moved this share of its diagonal (or left)
+REARM_SHIFT = (
+    0.12  # after a capture, auto-capture waits until the page moved this share of its diagonal (or left)
+)
 
 
 def bgr_to_qimage(bgr) -> QImage:
@@ -80,7 +82,9 @@ class QuadView(QWidget):
         self.message = ""
         self._drag: int | None = None
 
-    def set_frame(self, image: QImage, corners, *, color: QColor | None = None, progress: float = 0.0) -> None:
+    def set_frame(
+        self, image: QImage, corners, *, color: QColor | None = None, progress: float = 0.0
+    ) -> None:
         self.image = image
         self.corners = [tuple(c) for c in corners] if corners is not None else None
         if color is not None:
@@ -134,8 +138,11 @@ class QuadView(QWidget):
             p.drawArc(r, 90 * 16, int(-360 * 16 * min(1.0, self.progress)))
         if self.message:
             p.setPen(QColor(235, 235, 235))
-            p.drawText(self.rect().adjusted(12, 12, -12, -12), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
-                       self.message)
+            p.drawText(
+                self.rect().adjusted(12, 12, -12, -12),
+                Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+                self.message,
+            )
         p.end()
 
     # dragging
@@ -181,11 +188,20 @@ class CameraDialog(QDialog):
     """Pages from a camera, a phone's stream or a video file. Emits `pages_captured(list[PIL.Image])` once."""
 
     pages_captured = Signal(object)
-    _frame = Signal(object, object, object, float)  # QImage, Quad or None, BGR array, time (from the reader thread)
+    _frame = Signal(
+        object, object, object, float
+    )  # QImage, Quad or None, BGR array, time (from the reader thread)
     _failed = Signal(str)
 
-    def __init__(self, settings, parent=None, *, source: str | int | None = None, hold_s: float = 1.0,
-                 jobs: JobRunner | None = None) -> None:
+    def __init__(
+        self,
+        settings,
+        parent=None,
+        *,
+        source: str | int | None = None,
+        hold_s: float = 1.0,
+        jobs: JobRunner | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Capture pages")
         self.settings = settings
@@ -205,7 +221,9 @@ class CameraDialog(QDialog):
 
         self.source_box = QComboBox()
         self.source_box.setEditable(True)
-        self.source_box.setToolTip("A camera number, a phone's stream address (http://…, rtsp://…) or a video file")
+        self.source_box.setToolTip(
+            "A camera number, a phone's stream address (http://…, rtsp://…) or a video file"
+        )
         for i in range(3):
             self.source_box.addItem(f"Camera {i}", i)
         self.source_box.setMinimumWidth(260)
@@ -287,8 +305,9 @@ class CameraDialog(QDialog):
 
     # -- the stream ----------------------------------------------------------------------------------------------------
     def _choose_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Video file", str(Path.home()),
-                                              "Videos (*.mp4 *.avi *.mov *.mkv *.webm);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Video file", str(Path.home()), "Videos (*.mp4 *.avi *.mov *.mkv *.webm);;All files (*)"
+        )
         if path:
             self.source_box.setEditText(path)
             self.start(path)
@@ -296,8 +315,11 @@ class CameraDialog(QDialog):
     def _start_from_box(self) -> None:
         data = self.source_box.currentData()
         text = self.source_box.currentText().strip()
-        self.start(data if data is not None and text == self.source_box.itemText(self.source_box.currentIndex())
-                   else text)
+        self.start(
+            data
+            if data is not None and text == self.source_box.itemText(self.source_box.currentIndex())
+            else text
+        )
 
     def start(self, source: str | int) -> bool:
         """(Re)start reading from `source`; a source that cannot be opened shows its reason in the dialog."""
@@ -310,7 +332,9 @@ class CameraDialog(QDialog):
         self._review = None
         self.view.editable = False
         try:
-            stream = CameraStream(source, on_frame=self._reader_frame, on_error=self._reader_error, realtime=True)
+            stream = CameraStream(
+                source, on_frame=self._reader_frame, on_error=self._reader_error, realtime=True
+            )
             stream.start()
         except PaperLensError as exc:
             self._show_status(str(exc), error=True)
@@ -322,8 +346,12 @@ class CameraDialog(QDialog):
         self._ended_shown = False
         self._poll.start()
         self.view.message = ""
-        self._show_status(f"Reading {stream.description}. Hold the page flat and still; it is captured after "
-                          f"{self.hold_s:g} s." if self.auto.isChecked() else f"Reading {stream.description}.")
+        self._show_status(
+            f"Reading {stream.description}. Hold the page flat and still; it is captured after "
+            f"{self.hold_s:g} s."
+            if self.auto.isChecked()
+            else f"Reading {stream.description}."
+        )
         self._update_buttons()
         return True
 
@@ -379,9 +407,14 @@ class CameraDialog(QDialog):
                 hint += " Hold still…"
             elif not self._armed:
                 hint += " Move to the next page to capture again, or press Capture."
-        self.view.set_frame(image, shown.corners if shown is not None else None, color=color,
-                            progress=tracker.progress if tracker is not None and quad is not None and self._armed
-                            and self.auto.isChecked() else 0.0)
+        self.view.set_frame(
+            image,
+            shown.corners if shown is not None else None,
+            color=color,
+            progress=tracker.progress
+            if tracker is not None and quad is not None and self._armed and self.auto.isChecked()
+            else 0.0,
+        )
         self._show_status(hint)
         if steady and quad is not None and self.auto.isChecked() and self._armed:
             self._enter_review(image, bgr, quad.corners)
@@ -440,8 +473,10 @@ class CameraDialog(QDialog):
         self._review = (image, bgr)
         self.view.editable = True
         self.view.set_frame(image, corners, color=QColor(52, 152, 219), progress=0.0)
-        self._show_status("Captured. Drag the corners onto the page's corners if they are off, then Accept (Enter) "
-                          "or Retake (Backspace).")
+        self._show_status(
+            "Captured. Drag the corners onto the page's corners if they are off, then Accept (Enter) "
+            "or Retake (Backspace)."
+        )
         self._update_buttons()
 
     @Slot()
@@ -489,8 +524,9 @@ class CameraDialog(QDialog):
     def _flattened(self, image) -> None:
         self._flattening -= 1
         self.captured.append(image)
-        thumb = pil_to_qimage(image).scaled(64, 90, Qt.AspectRatioMode.KeepAspectRatio,
-                                            Qt.TransformationMode.SmoothTransformation)
+        thumb = pil_to_qimage(image).scaled(
+            64, 90, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+        )
         self.strip.addItem(QListWidgetItem(QIcon(QPixmap.fromImage(thumb)), f"{len(self.captured)}"))
         self.strip.scrollToBottom()
         self._show_status(f"{len(self.captured)} page(s) captured. Show the next page, or press Done.")

@@ -40,7 +40,9 @@ class PasswordDialog(QDialog):
         self.edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.edit.setPlaceholderText("Password")
         self.edit.setAccessibleName("Password")
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Open | QDialogButtonBox.StandardButton.Cancel)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Open | QDialogButtonBox.StandardButton.Cancel
+        )
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
@@ -76,7 +78,11 @@ class SettingsDialog(QDialog):
         self.mode = QComboBox()
         for m in MODES:
             self.mode.addItem(
-                {"4x": "4x (dense OCR, best for small print)", "16x": "16x (about 3x faster, for plain pages)"}[m], m
+                {
+                    "4x": "4x (dense OCR, best for small print)",
+                    "16x": "16x (about 3x faster, for plain pages)",
+                }[m],
+                m,
             )
         self.mode.setCurrentIndex(max(0, self.mode.findData(settings.mode)))
         self.device = QComboBox()
@@ -97,7 +103,9 @@ class SettingsDialog(QDialog):
         self.dpi.setSingleStep(25)
         self.dpi.setSpecialValueText("Automatic (what the model can use)")
         self.dpi.setValue(settings.dpi)
-        self.dpi.setToolTip("Resolution PDF pages are rendered at; applies to documents opened after the change.")
+        self.dpi.setToolTip(
+            "Resolution PDF pages are rendered at; applies to documents opened after the change."
+        )
         self.device.currentIndexChanged.connect(self._device_changed)
         self._device_changed()
 
@@ -111,7 +119,9 @@ class SettingsDialog(QDialog):
         note = QLabel("Changing the model, mode or device reloads the model before the next run.")
         note.setWordWrap(True)
         note.setStyleSheet("color: gray;")
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)

@@ -48,7 +48,9 @@ class ModelBanner(QFrame):
         self.message.setOpenExternalLinks(True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
         self.open_button = QPushButton("Open Model Folder")
-        self.open_button.setToolTip("Open the folder PaperLens reads the model from (it is created if missing)")
+        self.open_button.setToolTip(
+            "Open the folder PaperLens reads the model from (it is created if missing)"
+        )
         self.choose_button = QPushButton("Choose Folder…")
         self.check_button = QPushButton("Check Again")
         self.settings_button = QPushButton("Settings…")
@@ -76,8 +78,10 @@ class ModelBanner(QFrame):
         self.title.setText("<b>The model is not installed yet</b>")
         where = ""
         if official_url not in message:
-            where = (f'<br/>The official files are published at <a href="{escape(official_url)}">'
-                     f"{escape(official_url)}</a>.")
+            where = (
+                f'<br/>The official files are published at <a href="{escape(official_url)}">'
+                f"{escape(official_url)}</a>."
+            )
         where += (
             "<br/>Use <i>Open Model Folder</i> to put the two files there, then press <i>Check Again</i>. "
             "PaperLens makes its 4x projector from the official one the first time it is used."

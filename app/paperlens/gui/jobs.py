@@ -69,7 +69,9 @@ class JobRunner(QObject):
                 value = fn()
             except PaperLensError as exc:
                 signal.emit(task_id, None, str(exc))
-            except Exception as exc:  # a bug in a job must reach the user as a sentence, not kill the pool thread
+            except (
+                Exception
+            ) as exc:  # a bug in a job must reach the user as a sentence, not kill the pool thread
                 log.error("background job failed:\n%s", traceback.format_exc())
                 signal.emit(task_id, None, f"{type(exc).__name__}: {exc}")
             else:

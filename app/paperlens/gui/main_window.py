@@ -224,15 +224,19 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------------------------------------------------------
     # building
     # ------------------------------------------------------------------------------------------------------------------
-    def _action(self, text: str, slot, shortcut=None, tip: str = "", icon: QStyle.StandardPixmap | None = None
-                ) -> QAction:
+    def _action(
+        self, text: str, slot, shortcut=None, tip: str = "", icon: QStyle.StandardPixmap | None = None
+    ) -> QAction:
         action = QAction(text, self)
         if shortcut is not None:
             action.setShortcut(QKeySequence(shortcut))
         if tip:
             action.setStatusTip(tip)
-            action.setToolTip(f"{tip} ({action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})"
-                              if shortcut is not None else tip)
+            action.setToolTip(
+                f"{tip} ({action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})"
+                if shortcut is not None
+                else tip
+            )
         if icon is not None:
             action.setIcon(self.style().standardIcon(icon))
         action.triggered.connect(slot)
@@ -241,47 +245,117 @@ class MainWindow(QMainWindow):
 
     def _build_actions(self) -> None:
         sp = QStyle.StandardPixmap
-        self.act_open = self._action("&Open…", self.open_dialog, QKeySequence.StandardKey.Open,
-                                     "Open PDFs or images", sp.SP_DialogOpenButton)
-        self.act_camera = self._action("&Camera…", self.open_camera, "Ctrl+Shift+O",
-                                       "Capture pages with a camera (or a video file)", sp.SP_ComputerIcon)
-        self.act_paste = self._action("&Paste Image", self.paste, QKeySequence.StandardKey.Paste,
-                                      "Open the image on the clipboard as a document")
-        self.act_export = self._action("&Export…", self.export_dialog, "Ctrl+Shift+E",
-                                       "Save the parsed pages as Markdown, HTML, DOCX, XLSX, ...", sp.SP_DialogSaveButton)
-        self.act_close_doc = self._action("&Close Document", self.close_current_document, "Ctrl+W",
-                                          "Close the current document")
+        self.act_open = self._action(
+            "&Open…",
+            self.open_dialog,
+            QKeySequence.StandardKey.Open,
+            "Open PDFs or images",
+            sp.SP_DialogOpenButton,
+        )
+        self.act_camera = self._action(
+            "&Camera…",
+            self.open_camera,
+            "Ctrl+Shift+O",
+            "Capture pages with a camera (or a video file)",
+            sp.SP_ComputerIcon,
+        )
+        self.act_paste = self._action(
+            "&Paste Image",
+            self.paste,
+            QKeySequence.StandardKey.Paste,
+            "Open the image on the clipboard as a document",
+        )
+        self.act_export = self._action(
+            "&Export…",
+            self.export_dialog,
+            "Ctrl+Shift+E",
+            "Save the parsed pages as Markdown, HTML, DOCX, XLSX, ...",
+            sp.SP_DialogSaveButton,
+        )
+        self.act_close_doc = self._action(
+            "&Close Document", self.close_current_document, "Ctrl+W", "Close the current document"
+        )
         self.act_quit = self._action("&Quit", self.close, "Ctrl+Q", "Quit PaperLens")
-        self.act_settings = self._action("&Settings…", self.settings_dialog, QKeySequence.StandardKey.Preferences,
-                                         "Model folder, mode, device, threads, DPI")
+        self.act_settings = self._action(
+            "&Settings…",
+            self.settings_dialog,
+            QKeySequence.StandardKey.Preferences,
+            "Model folder, mode, device, threads, DPI",
+        )
         if self.act_settings.shortcut().isEmpty():
             self.act_settings.setShortcut(QKeySequence("Ctrl+,"))
-        self.act_parse_page = self._action("Parse &Page", self.parse_current_page, "Ctrl+R",
-                                           "Turn the current page into Markdown", sp.SP_MediaPlay)
-        self.act_parse_all = self._action("Parse &All Pages", self.parse_all_pages, "Ctrl+Shift+R",
-                                          "Turn every page not yet parsed into Markdown", sp.SP_MediaSeekForward)
-        self.act_reparse = self._action("Parse Page &Again", self.reparse_current_page, None,
-                                        "Run the model on the current page again, ignoring the saved result")
-        self.act_cancel = self._action("&Stop", self.cancel, QKeySequence(Qt.Key.Key_Escape),
-                                       "Stop the model (keeps what it wrote)", sp.SP_MediaStop)
-        self.act_copy_md = self._action("Copy Page &Markdown", self.copy_markdown, "Ctrl+Shift+C",
-                                        "Copy the current page's Markdown")
-        self.act_toggle_source = self._action("&Edit Markdown Source", self.toggle_source, "Ctrl+E",
-                                              "Switch between rendered Markdown and its editable source")
-        self.act_ask = self._action("As&k…", self.focus_question, "Ctrl+L", "Ask a question about the page or document")
-        self.act_prev = self._action("&Previous Page", self.previous_page, "Alt+Left", "Previous page", sp.SP_ArrowBack)
-        self.act_next = self._action("&Next Page", self.next_page, "Alt+Right", "Next page", sp.SP_ArrowForward)
+        self.act_parse_page = self._action(
+            "Parse &Page",
+            self.parse_current_page,
+            "Ctrl+R",
+            "Turn the current page into Markdown",
+            sp.SP_MediaPlay,
+        )
+        self.act_parse_all = self._action(
+            "Parse &All Pages",
+            self.parse_all_pages,
+            "Ctrl+Shift+R",
+            "Turn every page not yet parsed into Markdown",
+            sp.SP_MediaSeekForward,
+        )
+        self.act_reparse = self._action(
+            "Parse Page &Again",
+            self.reparse_current_page,
+            None,
+            "Run the model on the current page again, ignoring the saved result",
+        )
+        self.act_cancel = self._action(
+            "&Stop",
+            self.cancel,
+            QKeySequence(Qt.Key.Key_Escape),
+            "Stop the model (keeps what it wrote)",
+            sp.SP_MediaStop,
+        )
+        self.act_copy_md = self._action(
+            "Copy Page &Markdown", self.copy_markdown, "Ctrl+Shift+C", "Copy the current page's Markdown"
+        )
+        self.act_toggle_source = self._action(
+            "&Edit Markdown Source",
+            self.toggle_source,
+            "Ctrl+E",
+            "Switch between rendered Markdown and its editable source",
+        )
+        self.act_ask = self._action(
+            "As&k…", self.focus_question, "Ctrl+L", "Ask a question about the page or document"
+        )
+        self.act_prev = self._action(
+            "&Previous Page", self.previous_page, "Alt+Left", "Previous page", sp.SP_ArrowBack
+        )
+        self.act_next = self._action(
+            "&Next Page", self.next_page, "Alt+Right", "Next page", sp.SP_ArrowForward
+        )
         self.act_zoom_in = self._action("Zoom &In", self._zoom_in, QKeySequence.StandardKey.ZoomIn, "Zoom in")
-        self.act_zoom_out = self._action("Zoom &Out", self._zoom_out, QKeySequence.StandardKey.ZoomOut, "Zoom out")
-        self.act_fit_width = self._action("Fit &Width", self._fit_width, "Ctrl+0", "Fit the page to the view's width")
+        self.act_zoom_out = self._action(
+            "Zoom &Out", self._zoom_out, QKeySequence.StandardKey.ZoomOut, "Zoom out"
+        )
+        self.act_fit_width = self._action(
+            "Fit &Width", self._fit_width, "Ctrl+0", "Fit the page to the view's width"
+        )
         self.act_fit_page = self._action("Fit &Page", self._fit_page, "Ctrl+9", "Show the whole page")
-        self.act_tab_md = self._action("&Markdown", lambda: self.right_tabs.setCurrentIndex(TAB_MARKDOWN), "Ctrl+1")
-        self.act_tab_tables = self._action("&Tables", lambda: self.right_tabs.setCurrentIndex(TAB_TABLES), "Ctrl+2")
+        self.act_tab_md = self._action(
+            "&Markdown", lambda: self.right_tabs.setCurrentIndex(TAB_MARKDOWN), "Ctrl+1"
+        )
+        self.act_tab_tables = self._action(
+            "&Tables", lambda: self.right_tabs.setCurrentIndex(TAB_TABLES), "Ctrl+2"
+        )
         self.act_tab_ask = self._action("As&k", lambda: self.right_tabs.setCurrentIndex(TAB_ASK), "Ctrl+3")
-        self.act_load_model = self._action("&Load Model Now", self.host_preload, None,
-                                           "Load the model in the background so the first page starts sooner")
-        self.act_open_models = self._action("Open Model &Folder", self.open_model_folder, None,
-                                            "Open the folder PaperLens reads the model from")
+        self.act_load_model = self._action(
+            "&Load Model Now",
+            self.host_preload,
+            None,
+            "Load the model in the background so the first page starts sooner",
+        )
+        self.act_open_models = self._action(
+            "Open Model &Folder",
+            self.open_model_folder,
+            None,
+            "Open the folder PaperLens reads the model from",
+        )
         self.act_about = self._action("&About PaperLens", self.about, None)
 
     def _build_menus(self) -> None:
@@ -304,12 +378,32 @@ class MainWindow(QMainWindow):
         m.addSeparator()
         m.addAction(self.act_settings)
         m = bar.addMenu("&View")
-        for a in (self.act_prev, self.act_next, None, self.act_zoom_in, self.act_zoom_out, self.act_fit_width,
-                  self.act_fit_page, None, self.act_tab_md, self.act_tab_tables, self.act_tab_ask):
+        for a in (
+            self.act_prev,
+            self.act_next,
+            None,
+            self.act_zoom_in,
+            self.act_zoom_out,
+            self.act_fit_width,
+            self.act_fit_page,
+            None,
+            self.act_tab_md,
+            self.act_tab_tables,
+            self.act_tab_ask,
+        ):
             m.addSeparator() if a is None else m.addAction(a)
         m = bar.addMenu("&Model")
-        for a in (self.act_parse_page, self.act_parse_all, self.act_reparse, self.act_cancel, None, self.act_ask,
-                  None, self.act_load_model, self.act_open_models):
+        for a in (
+            self.act_parse_page,
+            self.act_parse_all,
+            self.act_reparse,
+            self.act_cancel,
+            None,
+            self.act_ask,
+            None,
+            self.act_load_model,
+            self.act_open_models,
+        ):
             m.addSeparator() if a is None else m.addAction(a)
         m = bar.addMenu("&Help")
         m.addAction(self.act_about)
@@ -320,8 +414,19 @@ class MainWindow(QMainWindow):
         tb.setMovable(False)
         tb.setIconSize(QSize(18, 18))
         tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        for a in (self.act_open, self.act_camera, None, self.act_parse_page, self.act_parse_all, self.act_cancel, None,
-                  self.act_prev, self.act_next, None, self.act_export):
+        for a in (
+            self.act_open,
+            self.act_camera,
+            None,
+            self.act_parse_page,
+            self.act_parse_all,
+            self.act_cancel,
+            None,
+            self.act_prev,
+            self.act_next,
+            None,
+            self.act_export,
+        ):
             tb.addSeparator() if a is None else tb.addAction(a)
         self.addToolBar(tb)
         self.toolbar = tb
@@ -397,7 +502,11 @@ class MainWindow(QMainWindow):
         hint.setWordWrap(True)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
-        for text, slot in (("Open…", self.open_dialog), ("Camera…", self.open_camera), ("Paste Image", self.paste)):
+        for text, slot in (
+            ("Open…", self.open_dialog),
+            ("Camera…", self.open_camera),
+            ("Paste Image", self.paste),
+        ):
             b = QPushButton(text)
             b.clicked.connect(slot)
             b.setMinimumWidth(120)
@@ -444,7 +553,9 @@ class MainWindow(QMainWindow):
         self.mode_box = QComboBox()
         for m in MODES:
             self.mode_box.addItem(m, m)
-        self.mode_box.setToolTip("4x: dense OCR, best for small print. 16x: about 3x faster, for plain pages.")
+        self.mode_box.setToolTip(
+            "4x: dense OCR, best for small print. 16x: about 3x faster, for plain pages."
+        )
         self.mode_box.setCurrentIndex(max(0, self.mode_box.findData(self.settings.mode)))
         self.mode_box.currentIndexChanged.connect(self._mode_changed)
         self.device_label = QLabel()
@@ -492,9 +603,20 @@ class MainWindow(QMainWindow):
         s = self.current
         has_doc = s is not None
         busy = self.host.busy
-        for a in (self.act_parse_page, self.act_parse_all, self.act_reparse, self.act_close_doc, self.act_prev,
-                  self.act_next, self.act_zoom_in, self.act_zoom_out, self.act_fit_width, self.act_fit_page,
-                  self.act_copy_md, self.act_toggle_source):
+        for a in (
+            self.act_parse_page,
+            self.act_parse_all,
+            self.act_reparse,
+            self.act_close_doc,
+            self.act_prev,
+            self.act_next,
+            self.act_zoom_in,
+            self.act_zoom_out,
+            self.act_fit_width,
+            self.act_fit_page,
+            self.act_copy_md,
+            self.act_toggle_source,
+        ):
             a.setEnabled(has_doc)
         self.act_export.setEnabled(has_doc and any(r.ok for r in s.results.values()))
         self.act_cancel.setEnabled(busy)
@@ -570,7 +692,9 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def choose_model_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Folder with the model files", str(self.model_folder()))
+        folder = QFileDialog.getExistingDirectory(
+            self, "Folder with the model files", str(self.model_folder())
+        )
         if folder:
             self.settings.model_dir = folder
             self.host.configure(self._engine_spec())
@@ -594,7 +718,11 @@ class MainWindow(QMainWindow):
     @Slot()
     def open_dialog(self) -> None:
         suffixes = " ".join(f"*{s}" for s in sorted(DOCUMENT_SUFFIXES | IMAGE_SUFFIXES))
-        start = str(Path(self.settings.recent_files[0]).parent) if self.settings.recent_files else str(Path.home())
+        start = (
+            str(Path(self.settings.recent_files[0]).parent)
+            if self.settings.recent_files
+            else str(Path.home())
+        )
         paths, _ = QFileDialog.getOpenFileNames(
             self, "Open documents", start, f"Documents and images ({suffixes});;All files (*)"
         )
@@ -699,14 +827,25 @@ class MainWindow(QMainWindow):
                     continue
                 from paperlens.core.runs import RunStats
 
-                chat.append(ChatTurn(rec.question, scope, rec.page, rec.answer, list(rec.pages_used), Finish.STOP,
-                                     stats=RunStats.from_dict(rec.stats or {})))
+                chat.append(
+                    ChatTurn(
+                        rec.question,
+                        scope,
+                        rec.page,
+                        rec.answer,
+                        list(rec.pages_used),
+                        Finish.STOP,
+                        stats=RunStats.from_dict(rec.stats or {}),
+                    )
+                )
             if results or history:
                 if s is self.current:
                     self._show_session()
                 self.statusBar().showMessage(
                     f"{s.title}: {len(results)} page(s) parsed earlier"
-                    + (f", {len(history)} earlier question(s)" if history else ""), 6000)
+                    + (f", {len(history)} earlier question(s)" if history else ""),
+                    6000,
+                )
 
         self.jobs.submit(work, done, lambda msg: log.info("library lookup failed: %s", msg))
 
@@ -807,7 +946,9 @@ class MainWindow(QMainWindow):
 
     def open_recent(self, path: str) -> None:
         if not Path(path).exists():
-            self.notice.show_error(f"{Path(path).name} is no longer at {Path(path).parent}; removed from the list.")
+            self.notice.show_error(
+                f"{Path(path).name} is no longer at {Path(path).parent}; removed from the list."
+            )
             self.settings.remove_recent(path)
             self._fill_recent_list()
             return
@@ -962,8 +1103,10 @@ class MainWindow(QMainWindow):
         else:
             parsed = sum(1 for p in range(1, s.page_count + 1) if s.is_parsed(p))
             self.ask.set_context(f"{parsed} of {s.page_count} pages parsed")
-            hint = ("Questions about the whole document are answered from the parsed text of its pages "
-                    "(or the PDF's own text for pages not parsed yet); the answer names the pages it used.")
+            hint = (
+                "Questions about the whole document are answered from the parsed text of its pages "
+                "(or the PDF's own text for pages not parsed yet); the answer names the pages it used."
+            )
         self.ask.show_turns(turns, empty_hint=hint)
 
     @Slot(int)
@@ -1008,8 +1151,16 @@ class MainWindow(QMainWindow):
             if cur is s and cur.current_page == n:
                 self.page_view.set_image(image)
             if n not in s.thumbnails:
-                self._set_thumbnail(s, n, image.scaled(THUMB_WIDTH, THUMB_HEIGHT, Qt.AspectRatioMode.KeepAspectRatio,
-                                                       Qt.TransformationMode.SmoothTransformation))
+                self._set_thumbnail(
+                    s,
+                    n,
+                    image.scaled(
+                        THUMB_WIDTH,
+                        THUMB_HEIGHT,
+                        Qt.AspectRatioMode.KeepAspectRatio,
+                        Qt.TransformationMode.SmoothTransformation,
+                    ),
+                )
 
         def failed(message: str) -> None:
             self._render_pending.discard(key)
@@ -1037,8 +1188,11 @@ class MainWindow(QMainWindow):
 
             def work(s=s, n=n) -> QImage:
                 return pil_to_qimage(s.thumbnail(n, THUMB_HEIGHT)).scaled(
-                    THUMB_WIDTH, THUMB_HEIGHT, Qt.AspectRatioMode.KeepAspectRatio,
-                    Qt.TransformationMode.SmoothTransformation)
+                    THUMB_WIDTH,
+                    THUMB_HEIGHT,
+                    Qt.AspectRatioMode.KeepAspectRatio,
+                    Qt.TransformationMode.SmoothTransformation,
+                )
 
             def done(image: QImage, s=s, n=n) -> None:
                 self._thumb_busy = False
@@ -1109,7 +1263,9 @@ class MainWindow(QMainWindow):
             return 0
         n = s.current_page
         if s.is_parsed(n):
-            self.statusBar().showMessage(f"Page {n} is already parsed (Model > Parse Page Again runs it again).", 5000)
+            self.statusBar().showMessage(
+                f"Page {n} is already parsed (Model > Parse Page Again runs it again).", 5000
+            )
             return 0
         if self._page_queued(s, n):
             return 0
@@ -1140,8 +1296,9 @@ class MainWindow(QMainWindow):
         return any(j.kind == "parse" and j.doc_id == s.id and n in j.pages for j in self._jobs.values())
 
     def _submit_parse(self, s: DocumentSession, pages: list[int], *, use_cache: bool = True) -> int:
-        req = ParseRequest(doc_id=s.id, pages=pages, load_page=s.page, source_name=s.path or "",
-                           use_cache=use_cache)
+        req = ParseRequest(
+            doc_id=s.id, pages=pages, load_page=s.page, source_name=s.path or "", use_cache=use_cache
+        )
         job = self.host.submit(req)
         if job:
             self._jobs[job] = _Job("parse", s.id, pages=tuple(pages))
@@ -1256,7 +1413,9 @@ class MainWindow(QMainWindow):
             return
         s.streaming.pop(result.page, None)
         keep = s.results.get(result.page)
-        if not (result.finish == Finish.CANCELLED and not result.markdown and keep is not None and keep.markdown):
+        if not (
+            result.finish == Finish.CANCELLED and not result.markdown and keep is not None and keep.markdown
+        ):
             s.results[result.page] = result
             s.edited.discard(result.page)
         self._mark_page(s, result.page)
@@ -1306,7 +1465,9 @@ class MainWindow(QMainWindow):
                 if s is self.current:
                     self._refresh_markdown()
             self.statusBar().showMessage(self._parse_summary(outcome), 8000)
-            if outcome.error and outcome.error != self._engine_failure:  # a load failure is in the banner already
+            if (
+                outcome.error and outcome.error != self._engine_failure
+            ):  # a load failure is in the banner already
                 self.notice.show_error(outcome.error)
         elif info.turn is not None:
             turn = info.turn
@@ -1399,8 +1560,15 @@ class MainWindow(QMainWindow):
             self.notice.show_error("Exporting is not available in this installation.")
             return
         formats = list(getattr(export, "FORMATS", ("md",)))
-        labels = {"md": "Markdown", "json": "JSON", "html": "HTML", "txt": "Plain text", "docx": "Word",
-                  "xlsx": "Excel (tables)", "csv": "CSV (tables)"}
+        labels = {
+            "md": "Markdown",
+            "json": "JSON",
+            "html": "HTML",
+            "txt": "Plain text",
+            "docx": "Word",
+            "xlsx": "Excel (tables)",
+            "csv": "CSV (tables)",
+        }
         filters = [f"{labels.get(f, f.upper())} (*.{f})" for f in formats]
         base = Path(s.path).with_suffix("") if s.path else Path.home() / Path(s.title).stem
         path, chosen = QFileDialog.getSaveFileName(self, "Export", f"{base}.md", ";;".join(filters))
@@ -1422,8 +1590,11 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Wrote {names}", 8000)
 
         self.statusBar().showMessage(f"Exporting to {path.name}…")
-        self.jobs.submit(lambda: export.export(result, fmt, path), done,
-                         lambda msg: self.notice.show_error(f"Export failed: {msg}"))
+        self.jobs.submit(
+            lambda: export.export(result, fmt, path),
+            done,
+            lambda msg: self.notice.show_error(f"Export failed: {msg}"),
+        )
 
     @Slot()
     def open_camera(self) -> None:
@@ -1440,7 +1611,8 @@ class MainWindow(QMainWindow):
         if images:
             session = self.add_captured_pages(images)
             self.statusBar().showMessage(
-                f"Added {len(images)} captured page{'s' if len(images) != 1 else ''} to {session.title}.", 6000
+                f"Added {len(images)} captured page{'s' if len(images) != 1 else ''} to {session.title}.",
+                6000,
             )
 
     @Slot()

@@ -176,7 +176,7 @@ class MarkdownPane(QWidget):
             if append_ok and text.startswith(old) and self.source.toPlainText() == old:
                 cursor = self.source.textCursor()
                 cursor.movePosition(QTextCursor.MoveOperation.End)
-                cursor.insertText(text[len(old):])
+                cursor.insertText(text[len(old) :])
             else:
                 self.source.setPlainText(text)
         finally:
@@ -207,7 +207,11 @@ class MarkdownPane(QWidget):
             self.browser.setHtml(f"<p style='color:gray'>{escape(self._placeholder)}</p>")
         if self._streaming and at_end:
             bar.setValue(bar.maximum())
-        elif self._streaming or self._rendered_text is not None and self._text.startswith(self._rendered_text or ""):
+        elif (
+            self._streaming
+            or self._rendered_text is not None
+            and self._text.startswith(self._rendered_text or "")
+        ):
             bar.setValue(keep)
         self._rendered_text = self._text
         self._last_render = time.perf_counter()

@@ -51,7 +51,9 @@ class NoticeBar(QFrame):
         self.messages = self.messages[-5:]
         self.label.setText("<br/>".join(escape(m) for m in self.messages))
         border = "#c0392b" if self.level == "error" else "#2e86c1"
-        self.setStyleSheet(f"#noticeBar {{ border: 1px solid {border}; background: palette(alternate-base); }}")
+        self.setStyleSheet(
+            f"#noticeBar {{ border: 1px solid {border}; background: palette(alternate-base); }}"
+        )
         self.show()
 
     @property

@@ -74,7 +74,9 @@ class ThumbnailList(QListWidget):
         painter.drawRect(0, 0, pm.width() - 1, pm.height() - 1)  # white paper needs an edge on a white list
         painter.end()
         icon = QIcon(pm)
-        icon.addPixmap(pm, QIcon.Mode.Selected)  # the selection shows on the caption, not as a tint over the page
+        icon.addPixmap(
+            pm, QIcon.Mode.Selected
+        )  # the selection shows on the caption, not as a tint over the page
         item.setIcon(icon)
 
     def set_mark(self, number: int, mark: str) -> None:
@@ -155,8 +157,9 @@ class PageView(QGraphicsView):
             painter.save()
             painter.resetTransform()
             painter.setPen(self.palette().color(self.palette().ColorRole.BrightText))
-            painter.drawText(self.viewport().rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
-                             self._message)
+            painter.drawText(
+                self.viewport().rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self._message
+            )
             painter.restore()
 
     # zoom

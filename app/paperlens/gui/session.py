@@ -222,7 +222,9 @@ class DocumentSession:
     def history(self, scope: str, page_no: int | None) -> tuple[tuple[str, str], ...]:
         """Earlier finished exchanges of the same chat, for follow-up questions."""
         return tuple(
-            (t.question, t.answer) for t in self.chat(scope, page_no) if t.finish in (Finish.STOP, Finish.LENGTH)
+            (t.question, t.answer)
+            for t in self.chat(scope, page_no)
+            if t.finish in (Finish.STOP, Finish.LENGTH)
         )
 
     def close(self) -> None:
@@ -283,8 +285,9 @@ def _open_one(path: Path, dpi: int | None, ask_password: PasswordAsker | None) -
                 raise OpenCancelled() from exc
 
 
-def open_session(paths: list[Path], *, dpi: int | None = None, ask_password: PasswordAsker | None = None
-                 ) -> DocumentSession:
+def open_session(
+    paths: list[Path], *, dpi: int | None = None, ask_password: PasswordAsker | None = None
+) -> DocumentSession:
     """Open one document (one file, or several images as its pages). Raises DocumentError with the reason."""
     if not paths:
         raise DocumentError("Nothing to open.")

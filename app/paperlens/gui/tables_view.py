@@ -60,7 +60,9 @@ def table_tsv(table) -> str:
     to_tsv = getattr(table, "to_tsv", None)
     if callable(to_tsv):
         return to_tsv()
-    return "\n".join("\t".join(c.replace("\t", " ").replace("\n", " ") for c in row) for row in table_rows(table))
+    return "\n".join(
+        "\t".join(c.replace("\t", " ").replace("\n", " ") for c in row) for row in table_rows(table)
+    )
 
 
 class TableGrid(QWidget):
@@ -76,11 +78,15 @@ class TableGrid(QWidget):
         title = f"Table {index}: {len(rows)} rows × {n_cols} columns"
         self.label = QLabel(f"<b>{title}</b>" + (f" — {caption}" if caption else ""))
         self.copy_button = QPushButton("Copy as TSV")
-        self.copy_button.setToolTip("Copy this table as tab-separated values, ready to paste into a spreadsheet")
+        self.copy_button.setToolTip(
+            "Copy this table as tab-separated values, ready to paste into a spreadsheet"
+        )
         self.copy_button.clicked.connect(self.copy_tsv)
 
         self.grid = QTableWidget(len(rows), n_cols)
-        self.grid.setHorizontalHeaderLabels([column_name(c) for c in range(n_cols)])  # as a spreadsheet names them
+        self.grid.setHorizontalHeaderLabels(
+            [column_name(c) for c in range(n_cols)]
+        )  # as a spreadsheet names them
         self.grid.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.grid.setSelectionMode(QAbstractItemView.SelectionMode.ContiguousSelection)
         self.grid.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)

@@ -426,8 +426,9 @@ class ModelHost(QObject):
         self.buffer = StreamBuffer()
         self._thread = QThread()
         self._thread.setObjectName("paperlens-model")
-        self._worker = ModelWorker(factory or real_engine_factory, library_factory or default_library_factory,
-                                   self.buffer)
+        self._worker = ModelWorker(
+            factory or real_engine_factory, library_factory or default_library_factory, self.buffer
+        )
         self._worker.moveToThread(self._thread)
         self._thread.finished.connect(self._worker.deleteLater)
 
