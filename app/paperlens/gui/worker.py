@@ -305,18 +305,9 @@ class ModelWorker(QObject):
             )
             self._announce(engine)
             outcome.result = result
-        except PaperLensError as exc:
-            outcome.error = str(exc)
-            if engine is None or not engine.loaded:
-                self._engine_failed(exc)
-        except Exception as exc:
-            log.error("parse job failed:\n%s", traceback.format_exc())
-            outcome.error = f"Something went wrong while parsing ({type(exc).__name__}: {exc})."
-            if engine is None or not engine.loaded:
-                self._engine_failed(PaperLensError(outcome.error))
-        outcome.cancelled = req.cancel.is_set()
-        outcome.elapsed_s = time.perf_counter() - t0
-        self.finished.emit(outcome)
+        except Exception as exc:  # PaperLensError: its sentence; anything else: logged and named
+            self._job_failed(outcome, engine, exc, "parsing")
+        self._job_done(outcome, req, t0)
 
     @Slot(object)
     def run_ask(self, req: AskRequest) -> None:
@@ -353,15 +344,22 @@ class ModelWorker(QObject):
                 outcome.result = answer.result
                 outcome.pages_used = list(answer.pages_used)
             self._store_answer(req, outcome)
-        except PaperLensError as exc:
-            outcome.error = str(exc)
-            if engine is None or not engine.loaded:
-                self._engine_failed(exc)
-        except Exception as exc:
-            log.error("ask job failed:\n%s", traceback.format_exc())
-            outcome.error = f"Something went wrong while answering ({type(exc).__name__}: {exc})."
-            if engine is None or not engine.loaded:
-                self._engine_failed(PaperLensError(outcome.error))
+        except Exception as exc:  # PaperLensError: its sentence; anything else: logged and named
+            self._job_failed(outcome, engine, exc, "answering")
+        self._job_done(outcome, req, t0)
+
+    def _job_failed(self, outcome: JobOutcome, engine, exc: Exception, doing: str) -> None:
+        """Record why a job failed; when the model never loaded, also say so to the window (its banner)."""
+        if isinstance(exc, PaperLensError):
+            outcome.error, reason = str(exc), exc
+        else:
+            log.error("job failed while %s:\n%s", doing, traceback.format_exc())
+            outcome.error = f"Something went wrong while {doing} ({type(exc).__name__}: {exc})."
+            reason = PaperLensError(outcome.error)
+        if engine is None or not engine.loaded:
+            self._engine_failed(reason)
+
+    def _job_done(self, outcome: JobOutcome, req, t0: float) -> None:
         outcome.cancelled = req.cancel.is_set()
         outcome.elapsed_s = time.perf_counter() - t0
         self.finished.emit(outcome)
