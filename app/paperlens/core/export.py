@@ -558,13 +558,7 @@ def xlsx_bytes(tables: list[PageTable], title: str = "") -> bytes:
         table = pt.table
         ws = wb.create_sheet(_sheet_title(pt.name + (" (cut)" if table.truncated else ""), used))
         regions = table.merged_regions()
-        covered = {
-            (s.row + dr, s.col + dc)
-            for s in regions
-            for dr in range(s.rowspan)
-            for dc in range(s.colspan)
-            if dr or dc
-        }
+        covered = table.covered_cells()
         for r, row in enumerate(table.rows):
             for c, text in enumerate(row):
                 if (r, c) in covered:
@@ -733,13 +727,7 @@ class _DocxWriter:
         t = self.doc.add_table(rows=table.n_rows, cols=table.n_cols)
         t.style = "Table Grid"
         regions = table.merged_regions()
-        covered = {
-            (s.row + dr, s.col + dc)
-            for s in regions
-            for dr in range(s.rowspan)
-            for dc in range(s.colspan)
-            if dr or dc
-        }
+        covered = table.covered_cells()
         for r, row in enumerate(table.rows):
             cells = t.rows[r].cells
             for c, text in enumerate(row):

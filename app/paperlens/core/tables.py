@@ -158,6 +158,16 @@ class Table:
                 out.append(Span(s.row, s.col, rs, cs))
         return out
 
+    def covered_cells(self) -> set[tuple[int, int]]:
+        """(row, col) of every cell a merged region hides (all but each region's top-left cell)."""
+        return {
+            (s.row + dr, s.col + dc)
+            for s in self.merged_regions()
+            for dr in range(s.rowspan)
+            for dc in range(s.colspan)
+            if dr or dc
+        }
+
     def _layout(self) -> tuple[dict[tuple[int, int], tuple[int, int]], set[tuple[int, int]]]:
         origins: dict[tuple[int, int], tuple[int, int]] = {}
         covered: set[tuple[int, int]] = set()
