@@ -236,10 +236,10 @@ def cmd_parse(args) -> int:
                 print(msg, file=sys.stderr)
 
         def on_page_done(pr):
-            if quiet:
-                return
-            if pr.error:
+            if pr.error:  # errors are printed even with --quiet
                 print(f"page {pr.page}: {pr.error}", file=sys.stderr)
+            elif quiet:
+                return
             elif pr.cached:
                 print(f"page {pr.page}: from the cache", file=sys.stderr)
             else:

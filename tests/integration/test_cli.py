@@ -257,3 +257,36 @@ def test_kill_9_mid_run_then_rerun_takes_finished_pages_from_the_cache(tiny_mode
     assert "page 1: from the cache" in rerun.stderr and "page 2: from the cache" in rerun.stderr
     assert "page 3: from the cache" not in rerun.stderr
     assert out.read_text().count("<!-- Page") >= 3
+
+
+def test_a_blank_page_is_reported_even_when_quiet_and_the_others_come_through(
+    tiny_model_dir, tmp_path, capsys
+):
+    import pymupdf
+
+    pdf = pymupdf.open()
+    pdf.new_page().insert_text((72, 100), "Page one has text on it", fontsize=14)
+    pdf.new_page()  # nothing on it
+    pdf.new_page().insert_text((72, 100), "Page three has text too", fontsize=14)
+    path = tmp_path / "gap.pdf"
+    pdf.save(path)
+    out = tmp_path / "gap.md"
+    rc = main(
+        [
+            "parse",
+            str(path),
+            "-q",
+            "--mode",
+            "16x",
+            "--max-tokens",
+            "4",
+            "-o",
+            str(out),
+            "--model-dir",
+            str(tiny_model_dir),
+        ]
+    )
+    err = capsys.readouterr().err
+    assert rc == 2 and "page 2: Page 2 of gap.pdf is blank" in err
+    text = out.read_text()
+    assert "<!-- Page 1 -->" in text and "<!-- Page 3 -->" in text and "is blank" in text
