@@ -107,10 +107,9 @@ def main(argv: list[str] | None = None) -> int:
         "models": cmd_models,
         "doctor": cmd_doctor,
         "dev": cmd_dev,
-        "capture": getattr(args, "handler", None),
-        None: cmd_window,
     }
-    handler = handlers.get(args.command) or getattr(args, "handler", None)
+    # `capture` registers its own handler on the parser; no command at all opens the window
+    handler = handlers.get(args.command) or getattr(args, "handler", None) or cmd_window
     try:
         return handler(args)
     except PaperLensError as exc:

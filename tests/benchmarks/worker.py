@@ -167,9 +167,9 @@ def main(argv=None) -> int:
     p.add_argument("--followup", action="store_true")
     args = p.parse_args(argv)
     if not args.threads:  # both paths get the same threads: PaperLens' default, the physical cores
-        from paperlens.core.engine import _physical_cores
+        from paperlens.core.engine import physical_cores
 
-        args.threads = _physical_cores()
+        args.threads = physical_cores()
     result = run_paperlens(args) if args.tool == "paperlens" else run_raw(args)
     print(json.dumps(result))
     return 0

@@ -189,23 +189,24 @@ def _wait_for(proc: subprocess.Popen, needle: str, timeout: float = 120) -> str:
     raise AssertionError(f"never saw {needle!r}; stderr so far:\n{seen}")
 
 
+def _long_parse_args(pdf: Path, out: Path, model_dir: Path) -> list[str]:
+    return [
+        "parse",
+        str(pdf),
+        "--mode",
+        "16x",
+        "--max-tokens",
+        "3000",
+        "-o",
+        str(out),
+        "--model-dir",
+        str(model_dir),
+    ]
+
+
 def _start_parse(pdf: Path, out: Path, model_dir: Path, env: dict) -> subprocess.Popen:
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "paperlens",
-            "parse",
-            str(pdf),
-            "--mode",
-            "16x",
-            "--max-tokens",
-            "3000",
-            "-o",
-            str(out),
-            "--model-dir",
-            str(model_dir),
-        ],
+        [sys.executable, "-m", "paperlens", *_long_parse_args(pdf, out, model_dir)],
         stderr=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -240,19 +241,7 @@ def test_kill_9_mid_run_then_rerun_takes_finished_pages_from_the_cache(tiny_mode
     proc.kill()
     proc.wait(timeout=30)
     assert not out.exists()
-    rerun = cli(
-        "parse",
-        str(pdf),
-        "--mode",
-        "16x",
-        "--max-tokens",
-        "3000",
-        "-o",
-        str(out),
-        "--model-dir",
-        str(tiny_model_dir),
-        env=env,
-    )
+    rerun = cli(*_long_parse_args(pdf, out, tiny_model_dir), env=env)
     assert rerun.returncode == 0, rerun.stderr
     assert "page 1: from the cache" in rerun.stderr and "page 2: from the cache" in rerun.stderr
     assert "page 3: from the cache" not in rerun.stderr

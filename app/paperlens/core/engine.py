@@ -21,7 +21,7 @@ import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from PIL import Image
@@ -203,7 +203,6 @@ class EngineInfo:
     device: str = ""
     n_threads: int = 0
     load_s: float = 0.0
-    extras: dict = field(default_factory=dict)
 
 
 class Engine:
@@ -261,7 +260,7 @@ class Engine:
         self._llama_cpp, self._mtmd_cpp = llama_cpp, mtmd_cpp
         _LOG.install(llama_cpp, mtmd_cpp)
         _LOG.clear()
-        n_threads = self.config.n_threads or _physical_cores()
+        n_threads = self.config.n_threads or physical_cores()
         gpu_layers = (self.config.gpu_layers if self.config.gpu_layers >= 0 else -1) if device == "gpu" else 0
         try:
             llama = llama_cpp.Llama(
@@ -716,7 +715,8 @@ def _pixels_key(rgb: Image.Image) -> str:
     return h.hexdigest()
 
 
-def _physical_cores() -> int:
+def physical_cores() -> int:
+    """PaperLens' default thread count: llama.cpp gains nothing from hyper-threads."""
     try:
         import psutil
 

@@ -179,6 +179,14 @@ def _page_done(result: DocumentResult, pr: PageResult, cb: Callbacks, clock: Eta
         cb.on_page_done(pr)
 
 
+def _ready_to_answer(engine, question: str) -> None:
+    """Refuse an empty question before anything costly, then make sure the model is loaded."""
+    if not question.strip():
+        raise PaperLensError("Type a question first.")
+    if not engine.loaded:
+        engine.load()
+
+
 def ask_page(
     engine,
     page: Page,
@@ -189,10 +197,7 @@ def ask_page(
     cancel: threading.Event | None = None,
 ) -> RunResult:
     """Answer a question about one page image. A follow-up on the same page reuses its encoded state."""
-    if not question.strip():
-        raise PaperLensError("Type a question first.")
-    if not engine.loaded:
-        engine.load()
+    _ready_to_answer(engine, question)
     return engine.run(
         ask_task(question, history), page.image, on_chunk=on_chunk, cancel=cancel, page_key=page.image_hash
     )
@@ -239,10 +244,7 @@ def ask_document(
     """Answer from the parsed text (or PDF text layer) of every page; the answer names the pages it used."""
     from paperlens.core.prompts import ask_document_task
 
-    if not question.strip():
-        raise PaperLensError("Type a question first.")
-    if not engine.loaded:
-        engine.load()
+    _ready_to_answer(engine, question)
     # About 3.5 characters a token; leave room for the question, history and the answer.
     budget = max(1000, int((engine.config.n_ctx - 1200) * 3.5))
     context, used = document_context(pages, budget)
