@@ -31,7 +31,7 @@ def page_seconds(ttft: float, tok_s: float, tokens: int) -> float:
 
 
 def run_paperlens(args) -> dict:
-    from paperlens.core.engine import Engine, EngineConfig
+    from paperlens.core.engine import EngineConfig, LlamaEngine
     from paperlens.core.models import scan_model_dir
     from paperlens.core.prompts import ask_task, parse_task
 
@@ -46,7 +46,7 @@ def run_paperlens(args) -> dict:
         repetition_guard=False,  # a random model loops; the benchmark wants every token decoded
         suppress_eos=True,
     )
-    engine = Engine(scan_model_dir(args.model_dir), cfg)
+    engine = LlamaEngine(scan_model_dir(args.model_dir), cfg)
     t0 = time.perf_counter()
     engine.load()
     load_s = time.perf_counter() - t0
@@ -167,7 +167,7 @@ def main(argv=None) -> int:
     p.add_argument("--followup", action="store_true")
     args = p.parse_args(argv)
     if not args.threads:  # both paths get the same threads: PaperLens' default, the physical cores
-        from paperlens.core.engine import physical_cores
+        from paperlens.core.engine.images import physical_cores
 
         args.threads = physical_cores()
     result = run_paperlens(args) if args.tool == "paperlens" else run_raw(args)

@@ -12,7 +12,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from paperlens.core.engine import EngineConfig, EngineInfo
+from paperlens.core.engine import EngineConfig, EngineInfo, VisionEngine
 from paperlens.core.errors import ModelInvalid
 from paperlens.core.runs import Finish, RunResult, RunStats
 
@@ -48,8 +48,9 @@ class FakeModels:
         return f"fake:{mode}"
 
 
-class FakeEngine:
-    """Engine-shaped. `delay` seconds between pieces; `fail_load` makes load() raise like a corrupt file would."""
+class FakeEngine(VisionEngine):
+    """A VisionEngine with canned text. `delay` seconds between pieces; `fail_load` makes load() raise like a corrupt
+    file would."""
 
     def __init__(
         self,
@@ -91,6 +92,14 @@ class FakeEngine:
     @property
     def mode(self) -> str:
         return self.config.mode
+
+    @property
+    def identity(self) -> str:
+        return self.models.identity(self.config.mode)
+
+    @property
+    def context_tokens(self) -> int:
+        return self.config.n_ctx
 
     def load(self) -> None:
         self.threads.add(threading.current_thread().name)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from paperlens.gui.settings import RECENT_LIMIT, EngineSpec
+from paperlens.core.options import EngineOptions
+from paperlens.gui.settings import RECENT_LIMIT
 
 
 def test_defaults_are_declared_values(settings):
@@ -30,7 +31,7 @@ def test_values_round_trip_through_the_file(settings):
 
     again = Settings(QSettings(settings.qsettings.fileName(), QSettings.Format.IniFormat))
     assert (again.mode, again.threads, again.dpi, again.model_dir) == ("16x", 3, 200, "/models")
-    assert again.engine_spec(n_ctx=4096) == EngineSpec("/models", "16x", "auto", -1, 3, 4096, 4096)
+    assert again.engine_options(n_ctx=4096) == EngineOptions("/models", "16x", "auto", -1, 3, 4096, 4096)
 
 
 def test_junk_in_the_file_falls_back_to_the_default(settings):

@@ -7,9 +7,9 @@ import time
 
 import pytest
 
+from paperlens.core.options import EngineOptions
 from paperlens.core.page import Page
 from paperlens.core.runs import Finish
-from paperlens.gui.settings import EngineSpec
 from paperlens.gui.worker import AskRequest, ModelHost, ParseRequest, StreamBuffer
 from tests.gui.fakes import PAGE_MARKDOWN, FakeEngineFactory
 from tests.gui.helpers import page_image
@@ -30,7 +30,7 @@ def test_stream_buffer_merges_pieces_per_job_and_page_in_order():
 def host(qtbot):
     factory = FakeEngineFactory()
     h = ModelHost(factory, lambda: None)
-    h.configure(EngineSpec(model_dir="", mode="16x"))
+    h.configure(EngineOptions(model_dir="", mode="16x"))
     h.factory = factory
     yield h
     assert h.shutdown(5000)
@@ -105,7 +105,7 @@ def test_jobs_run_one_at_a_time_in_order(qtbot, host):
 def test_shutdown_during_a_run_cancels_and_frees_the_engine(qtbot):
     factory = FakeEngineFactory(delay=0.05)
     h = ModelHost(factory, lambda: None)
-    h.configure(EngineSpec(model_dir=""))
+    h.configure(EngineOptions(model_dir=""))
     h.submit(ParseRequest(doc_id="d", pages=[1, 2, 3], load_page=pages(3)))
     qtbot.waitUntil(lambda: bool(factory.engines) and factory.engine.started.is_set(), timeout=5000)
     t0 = time.perf_counter()
@@ -118,7 +118,7 @@ def test_shutdown_during_a_run_cancels_and_frees_the_engine(qtbot):
 def test_a_changed_spec_drops_the_engine_and_the_next_job_builds_a_new_one(qtbot, host):
     with qtbot.waitSignal(host.finished, timeout=10_000):
         host.submit(ParseRequest(doc_id="d", pages=[1], load_page=pages(1)))
-    host.configure(EngineSpec(model_dir="", mode="4x"))
+    host.configure(EngineOptions(model_dir="", mode="4x"))
     with qtbot.waitSignal(host.finished, timeout=10_000):
         host.submit(ParseRequest(doc_id="d", pages=[2], load_page=pages(2)))
     assert [s.mode for s in host.factory.specs] == ["16x", "4x"]

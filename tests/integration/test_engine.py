@@ -9,7 +9,7 @@ import gguf
 import pytest
 from PIL import Image
 
-from paperlens.core.engine import Engine, EngineConfig
+from paperlens.core.engine import EngineConfig, LlamaEngine
 from paperlens.core.errors import (
     ContextOverflow,
     ImageDecodeError,
@@ -26,10 +26,10 @@ from tests.conftest import a4_page
 pytestmark = pytest.mark.integration
 
 
-def engine_for(folder, mode="16x", **kw) -> Engine:
+def engine_for(folder, mode="16x", **kw) -> LlamaEngine:
     cfg = dict(mode=mode, device="cpu", n_ctx=4096, max_tokens=24, temperature=0.8, suppress_eos=True)
     cfg.update(kw)
-    return Engine(scan_model_dir(folder), EngineConfig(**cfg))
+    return LlamaEngine(scan_model_dir(folder), EngineConfig(**cfg))
 
 
 @pytest.fixture(scope="module")
@@ -147,7 +147,7 @@ def test_image_that_does_not_decode_is_a_clear_error(engines, tmp_path):
 
 def test_missing_model_says_which_files_and_where(tmp_path):
     with pytest.raises(ModelNotFound) as err:
-        Engine(scan_model_dir(tmp_path), EngineConfig(device="cpu")).load()
+        LlamaEngine(scan_model_dir(tmp_path), EngineConfig(device="cpu")).load()
     assert "huggingface.co/openbmb/MiniCPM-V-4.6-gguf" in str(err.value)
 
 
@@ -165,7 +165,7 @@ def test_file_damaged_after_scan_is_refused_at_load(fresh_model_dir):
     proj = models.projectors["16x"].path
     proj.write_bytes(proj.read_bytes()[:5000])
     with pytest.raises(ModelInvalid) as err:
-        Engine(models, EngineConfig(mode="16x", device="cpu")).load()
+        LlamaEngine(models, EngineConfig(mode="16x", device="cpu")).load()
     assert proj.name in str(err.value)
 
 

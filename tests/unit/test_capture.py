@@ -10,14 +10,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from paperlens.cli import main as paperlens_main
 from paperlens.core.capture import (
     CameraStream,
     NoPageFound,
-    add_capture_parser,
     capture_page,
     describe_source,
     parse_source,
-    run_capture_cli,
 )
 from paperlens.core.documents import BlankPage
 from paperlens.core.errors import CameraError
@@ -278,14 +277,17 @@ def test_capture_command_failures_are_one_sentence(tmp_path, capsys):
 
 
 def test_the_cli_can_wire_the_subcommand_in():
-    import argparse
+    from paperlens.cli import build_parser
 
-    parser = argparse.ArgumentParser(prog="paperlens")
-    sub = parser.add_subparsers(dest="command")
-    add_capture_parser(sub)
+    parser = build_parser()
     args = parser.parse_args(["capture", "--source", "http://phone:8080/video", "-o", "x.png", "--enhance"])
-    assert args.command == "capture" and args.enhance == "color" and callable(args.handler)
+    assert args.command == "capture" and args.enhance == "color" and callable(args.run)
     assert args.format == "text" and args.timeout == 15.0
+
+
+def run_capture_cli(argv: list[str]) -> int:
+    """`paperlens capture ARGS...` through the real CLI entry point."""
+    return paperlens_main(["capture", *argv])
 
 
 def test_frames_can_be_shared_across_threads(clip):
@@ -316,8 +318,8 @@ def test_building_the_cli_needs_no_opencv():
 
     assert capture.ENHANCE_MODES == pagefind.ENHANCE_MODES
     code = (
-        "import sys, argparse, paperlens.core.capture as c\n"
-        "c.add_capture_parser(argparse.ArgumentParser().add_subparsers())\n"
+        "import sys, paperlens.cli as c\n"
+        "c.build_parser()\n"
         "print('cv2' in sys.modules, 'numpy' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from paperlens.core.engine import RepetitionGuard
+from paperlens.core.engine.guard import RepetitionGuard
 from paperlens.core.prompts import (
     PAGE_PREFIX,
     PROMPT_VERSION,
@@ -74,7 +74,7 @@ def test_guard_leaves_ordinary_text_alone():
 def test_only_iso_shaped_pages_are_trimmed_and_only_by_a_margin():
     from PIL import Image
 
-    from paperlens.core.engine import steady_slice_grid
+    from paperlens.core.engine.images import steady_slice_grid
 
     letter = Image.new("RGB", (1275, 1650))
     assert steady_slice_grid(letter) is letter

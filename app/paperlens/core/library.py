@@ -26,13 +26,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from paperlens.core.errors import LibraryError
-from paperlens.core.runs import Finish, RunResult, RunStats
+from paperlens.core.runs import COMPLETE_FINISHES, Finish, RunResult, RunStats
 
 SCHEMA_VERSION = 1
 DB_NAME = "library.sqlite3"
 ENV_PATH = "PAPERLENS_LIBRARY"  # a database file to use instead of the default (tests, portable setups)
 
-_COMPLETE = (Finish.STOP.value, Finish.LENGTH.value, Finish.REPETITION.value)  # see RunResult.complete
+_COMPLETE = tuple(f.value for f in COMPLETE_FINISHES)  # see Finish.complete
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (

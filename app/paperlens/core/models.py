@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from paperlens.core.errors import ModelInvalid, ModelNotFound, ProjectorMismatch
+from paperlens.core.options import MODES
 
 log = logging.getLogger(__name__)
 
@@ -23,8 +24,6 @@ PROJECTOR_TYPE = "minicpmv4_6"
 SCALE_KEY = "clip.vision.projector.scale_factor"
 MERGER_PREFIX = "v.vit_merger."
 MODE_BY_SCALE = {4: "16x", 2: "4x"}
-MODES = ("4x", "16x")
-DEFAULT_MODE = "4x"
 
 OFFICIAL_REPO = "openbmb/MiniCPM-V-4.6-gguf"
 OFFICIAL_URL = f"https://huggingface.co/{OFFICIAL_REPO}"
@@ -44,13 +43,13 @@ def default_model_dir() -> Path:
 
 
 def resolve_model_dir(explicit: str | os.PathLike | None = None, setting: str | None = None) -> Path:
-    """The folder to use, by precedence: an explicit flag, then the environment, then the saved setting, then default."""
-    if explicit:
-        return Path(explicit).expanduser()
-    if os.environ.get(ENV_MODEL_DIR):
-        return default_model_dir()
-    if setting:
-        return Path(setting).expanduser()
+    """The folder to use, by precedence: an explicit flag, the folder chosen in the window, the environment, default.
+
+    A folder the user picked (flag or Choose Folder) always wins over `PAPERLENS_MODEL_DIR`, which is a default.
+    """
+    chosen = explicit or setting
+    if chosen:
+        return Path(chosen).expanduser()
     return default_model_dir()
 
 

@@ -15,7 +15,9 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from paperlens.core.engine.contract import VisionEngine
 from paperlens.core.errors import DocumentError, EngineError, ImageDecodeError, PaperLensError
+from paperlens.core.library import Library, ResultKey
 from paperlens.core.page import Page
 from paperlens.core.prompts import Task, ask_task, parse_task
 from paperlens.core.runs import DocumentResult, Finish, PageResult, RunResult
@@ -58,12 +60,10 @@ class PageSource:
     error: str | None = None
 
 
-def result_key(page: Page, engine, task: Task):
-    from paperlens.core.library import ResultKey
-
+def result_key(page: Page, engine: VisionEngine, task: Task) -> ResultKey:
     return ResultKey(
         image_hash=page.image_hash,
-        model_id=engine.models.identity(engine.mode),
+        model_id=engine.identity,
         mode=engine.mode,
         task=task.cache_name,
     )
@@ -93,9 +93,9 @@ class EtaClock:
 def parse_pages(
     sources: Iterable[PageSource],
     total: int,
-    engine,
+    engine: VisionEngine,
     *,
-    library=None,
+    library: Library | None = None,
     use_cache: bool = True,
     cancel: threading.Event | None = None,
     callbacks: Callbacks | None = None,
@@ -172,14 +172,16 @@ def parse_pages(
     return result
 
 
-def _page_done(result: DocumentResult, pr: PageResult, cb: Callbacks, clock: EtaClock, seconds) -> None:
+def _page_done(
+    result: DocumentResult, pr: PageResult, cb: Callbacks, clock: EtaClock, seconds: float | None
+) -> None:
     result.pages.append(pr)
     clock.page_done(seconds)
     if cb.on_page_done:
         cb.on_page_done(pr)
 
 
-def _ready_to_answer(engine, question: str) -> None:
+def _ready_to_answer(engine: VisionEngine, question: str) -> None:
     """Refuse an empty question before anything costly, then make sure the model is loaded."""
     if not question.strip():
         raise PaperLensError("Type a question first.")
@@ -188,7 +190,7 @@ def _ready_to_answer(engine, question: str) -> None:
 
 
 def ask_page(
-    engine,
+    engine: VisionEngine,
     page: Page,
     question: str,
     *,
@@ -233,7 +235,7 @@ class DocumentAnswer:
 
 
 def ask_document(
-    engine,
+    engine: VisionEngine,
     pages: list[tuple[int, str]],
     question: str,
     *,
@@ -246,7 +248,7 @@ def ask_document(
 
     _ready_to_answer(engine, question)
     # About 3.5 characters a token; leave room for the question, history and the answer.
-    budget = max(1000, int((engine.config.n_ctx - 1200) * 3.5))
+    budget = max(1000, int((engine.context_tokens - 1200) * 3.5))
     context, used = document_context(pages, budget)
     if not used:
         raise EngineError(

@@ -12,6 +12,37 @@ class Finish(str, Enum):
     CANCELLED = "cancelled"  # the user cancelled; text is what was produced until then
     REPETITION = "repetition"  # the repetition guard stopped a loop
 
+    @property
+    def complete(self) -> bool:
+        """The model's final output for these settings (a guarded loop included: greedy decoding would loop again).
+
+        Complete results are cached and served again; a cancelled one is kept to show, never served as final.
+        """
+        return self in COMPLETE_FINISHES
+
+    @property
+    def note(self) -> str:
+        """The short label the window shows beside a page or an answer ("" when the model simply finished)."""
+        return _NOTES.get(self, "")
+
+    @property
+    def reason(self) -> str:
+        """Why the text may be incomplete, for a sentence "... stopped early because {reason}" ("" for STOP)."""
+        return _REASONS.get(self, "")
+
+
+COMPLETE_FINISHES = frozenset({Finish.STOP, Finish.LENGTH, Finish.REPETITION})
+_NOTES = {
+    Finish.CANCELLED: "stopped: partial text",
+    Finish.LENGTH: "cut at the length limit",
+    Finish.REPETITION: "a repeating loop was cut",
+}
+_REASONS = {
+    Finish.CANCELLED: "it was cancelled",
+    Finish.LENGTH: "the model reached its token limit",
+    Finish.REPETITION: "the model started repeating itself",
+}
+
 
 @dataclass
 class RunStats:
@@ -51,8 +82,8 @@ class RunResult:
 
     @property
     def complete(self) -> bool:
-        """The model's final output for these settings (a guarded loop included: greedy decoding would loop again)."""
-        return self.finish in (Finish.STOP, Finish.LENGTH, Finish.REPETITION)
+        """See `Finish.complete`."""
+        return self.finish.complete
 
     def to_dict(self) -> dict:
         return {"text": self.text, "finish": self.finish.value, "stats": self.stats.to_dict()}

@@ -8,15 +8,22 @@ site. Declaring each setting once, with its type and default, keeps the dialog, 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from PySide6.QtCore import QByteArray, QSettings
 
+from paperlens.core.options import (
+    DEFAULT_DEVICE,
+    DEFAULT_MAX_TOKENS,
+    DEFAULT_MODE,
+    DEFAULT_N_CTX,
+    DEVICES,
+    MODES,
+    EngineOptions,
+)
+
 T = TypeVar("T")
 
-MODES = ("4x", "16x")
-DEVICES = ("auto", "cpu", "gpu")
 RECENT_LIMIT = 10
 
 
@@ -66,25 +73,12 @@ class _Setting(Generic[T]):
         return raw
 
 
-@dataclass(frozen=True)
-class EngineSpec:
-    """Everything the model worker needs to build an engine; compared to decide whether to reload."""
-
-    model_dir: str  # "" means the default folder (or $PAPERLENS_MODEL_DIR)
-    mode: str = "4x"
-    device: str = "auto"
-    gpu_layers: int = -1
-    threads: int = 0  # 0: all physical cores
-    n_ctx: int = 8192
-    max_tokens: int = 4096
-
-
 class Settings:
     """Persistent preferences. Pass a QSettings to use another store (tests use an INI file in a temp folder)."""
 
     model_dir = _Setting("model/dir", "")
-    mode = _Setting("model/mode", "4x", MODES)
-    device = _Setting("model/device", "auto", DEVICES)
+    mode = _Setting("model/mode", DEFAULT_MODE, MODES)
+    device = _Setting("model/device", DEFAULT_DEVICE, DEVICES)
     gpu_layers = _Setting("model/gpu_layers", -1)
     threads = _Setting("model/threads", 0)
     dpi = _Setting("documents/dpi", 0)  # 0: let the core pick the DPI that fits the model's slices
@@ -99,8 +93,10 @@ class Settings:
     def __init__(self, qsettings: QSettings | None = None) -> None:
         self.qsettings = qsettings if qsettings is not None else QSettings()
 
-    def engine_spec(self, *, n_ctx: int = 8192, max_tokens: int = 4096) -> EngineSpec:
-        return EngineSpec(
+    def engine_options(
+        self, *, n_ctx: int = DEFAULT_N_CTX, max_tokens: int = DEFAULT_MAX_TOKENS
+    ) -> EngineOptions:
+        return EngineOptions(
             model_dir=self.model_dir,
             mode=self.mode,
             device=self.device,

@@ -21,44 +21,34 @@ import traceback
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from enum import Enum
+from typing import Any, ClassVar
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
+from paperlens.core.engine.contract import VisionEngine
 from paperlens.core.errors import PaperLensError
-from paperlens.gui.settings import EngineSpec
+from paperlens.core.options import EngineOptions
 
 log = logging.getLogger(__name__)
 
 FLUSH_INTERVAL_MS = 40
 
-EngineFactory = Callable[[EngineSpec], Any]
+EngineFactory = Callable[[EngineOptions], VisionEngine]
 LibraryFactory = Callable[[], Any]
 
 
-def real_engine_factory(spec: EngineSpec):
-    """Build (not load) the real engine. Runs in the model thread, so llama_cpp is imported there, lazily."""
-    from paperlens.core.engine import Engine, EngineConfig
-    from paperlens.core.models import resolve_model_dir, scan_model_dir
+def real_engine_factory(options: EngineOptions) -> VisionEngine:
+    """Build (not load) the engine the options name. Runs in the model thread, so llama_cpp is imported there."""
+    from paperlens.core.engine import build_engine
 
-    models = scan_model_dir(resolve_model_dir(None, spec.model_dir or None))
-    config = EngineConfig(
-        mode=spec.mode,
-        device=spec.device,
-        gpu_layers=spec.gpu_layers,
-        n_threads=spec.threads or None,
-        n_ctx=spec.n_ctx,
-        max_tokens=spec.max_tokens,
-    )
-    return Engine(models, config)
+    return build_engine(options)
 
 
 def default_library_factory():
     """The results cache, or None when it cannot be opened (the window then simply runs without a cache)."""
-    try:
-        from paperlens.core.library import Library
-    except ImportError:
-        return None
+    from paperlens.core.library import Library
+
     try:
         return Library()
     except PaperLensError as exc:
@@ -66,36 +56,17 @@ def default_library_factory():
         return None
 
 
-# -- requests and outcomes (plain data) -------------------------------------------------------------------------------
-@dataclass
-class ParseRequest:
-    """Parse these pages of one document. `load_page(number)` renders a page; it is called in the model thread."""
-
-    doc_id: str
-    pages: list[int]
-    load_page: Callable[[int], Any]  # page number -> paperlens.core.page.Page (may raise PaperLensError)
-    source_name: str = ""
-    use_cache: bool = True
-    job_id: int = 0
-    cancel: threading.Event = field(default_factory=threading.Event)
-    kind: str = "parse"
+# -- jobs (plain data, each with the code that runs it in the model thread) -------------------------------------------
+class JobKind(str, Enum):
+    PARSE = "parse"
+    ASK = "ask"
 
 
-@dataclass
-class AskRequest:
-    """A question about one page (its image) or the whole document (its parsed text)."""
+class Scope(str, Enum):
+    """What a question is about: the page's image, or the whole document's parsed text."""
 
-    doc_id: str
-    question: str
-    scope: str  # "page" or "document"
-    page_no: int | None = None
-    load_page: Callable[[int], Any] | None = None
-    document_texts: Callable[[], list[tuple[int, str]]] | None = None  # called in the model thread
-    history: tuple[tuple[str, str], ...] = ()
-    source_name: str = ""
-    job_id: int = 0
-    cancel: threading.Event = field(default_factory=threading.Event)
-    kind: str = "ask"
+    PAGE = "page"
+    DOCUMENT = "document"
 
 
 @dataclass
@@ -103,7 +74,7 @@ class JobOutcome:
     """How a job ended. `result` is a DocumentResult (parse) or RunResult (ask); `error` is the user's sentence."""
 
     job_id: int
-    kind: str
+    kind: JobKind
     doc_id: str
     cancelled: bool = False
     error: str | None = None
@@ -111,6 +82,151 @@ class JobOutcome:
     pages_used: list[int] = field(default_factory=list)
     elapsed_s: float = 0.0
     request: Any = None
+
+
+@dataclass
+class Job:
+    """A unit of model work. The host queues jobs; the worker calls `run` in the model thread, one at a time.
+
+    A new kind of job is a subclass with its own `run`: the host, the worker and their signals stay as they are.
+    """
+
+    doc_id: str
+    source_name: str = field(default="", kw_only=True)
+    job_id: int = field(default=0, kw_only=True)
+    cancel: threading.Event = field(default_factory=threading.Event, kw_only=True)
+    kind: ClassVar[JobKind]
+
+    def run(self, worker: ModelWorker, engine: VisionEngine, outcome: JobOutcome) -> None:
+        """Do the work, filling `outcome.result`; raise PaperLensError with the user's sentence on failure."""
+        raise NotImplementedError
+
+    @property
+    def doing(self) -> str:
+        """For the sentence of an unexpected failure: "Something went wrong while {doing}"."""
+        return "working"
+
+
+@dataclass
+class ParseRequest(Job):
+    """Parse these pages of one document. `load_page(number)` renders a page; it is called in the model thread."""
+
+    pages: list[int]
+    load_page: Callable[[int], Any]  # page number -> paperlens.core.page.Page (may raise PaperLensError)
+    use_cache: bool = True
+    kind: ClassVar[JobKind] = JobKind.PARSE
+
+    @property
+    def doing(self) -> str:
+        return "parsing"
+
+    def run(self, worker: ModelWorker, engine: VisionEngine, outcome: JobOutcome) -> None:
+        from paperlens.core.pipeline import Callbacks, PageSource, parse_pages
+
+        def sources():
+            for number in self.pages:
+                if self.cancel.is_set():
+                    return
+                try:
+                    yield PageSource(number=number, page=self.load_page(number))
+                except PaperLensError as exc:
+                    yield PageSource(number=number, error=str(exc))
+
+        job = self.job_id
+        buffer = worker.buffer
+
+        def on_chunk(page: int, piece: str) -> None:
+            buffer.append(job, page, piece)
+
+        def on_progress(p) -> None:
+            worker.announce(engine)
+            worker.progress.emit(job, p)
+
+        callbacks = Callbacks(
+            on_page_start=lambda n: worker.page_started.emit(job, n),
+            on_chunk=on_chunk,
+            on_page_done=lambda pr: worker.page_done.emit(job, pr),
+            on_progress=on_progress,
+            on_loading=worker.loading.emit,
+        )
+        outcome.result = parse_pages(
+            sources(),
+            len(self.pages),
+            engine,
+            library=worker.library(),
+            use_cache=self.use_cache,
+            cancel=self.cancel,
+            callbacks=callbacks,
+            source_name=self.source_name,
+        )
+        worker.announce(engine)
+
+
+@dataclass
+class AskRequest(Job):
+    """A question about one page (its image) or the whole document (its parsed text)."""
+
+    question: str
+    scope: Scope
+    page_no: int | None = None
+    load_page: Callable[[int], Any] | None = None
+    document_texts: Callable[[], list[tuple[int, str]]] | None = None  # called in the model thread
+    history: tuple[tuple[str, str], ...] = ()
+    kind: ClassVar[JobKind] = JobKind.ASK
+
+    @property
+    def doing(self) -> str:
+        return "answering"
+
+    def run(self, worker: ModelWorker, engine: VisionEngine, outcome: JobOutcome) -> None:
+        from paperlens.core.pipeline import ask_document, ask_page
+
+        job = self.job_id
+        buffer = worker.buffer
+
+        def on_chunk(piece: str) -> None:
+            buffer.append(job, 0, piece)
+
+        if not engine.loaded:
+            worker.loading.emit("Loading the model…")
+            engine.load()
+        worker.announce(engine)
+        if self.scope == Scope.PAGE:
+            if self.load_page is None or self.page_no is None:
+                raise PaperLensError("There is no page to ask about.")
+            page = self.load_page(self.page_no)
+            outcome.result = ask_page(
+                engine, page, self.question, history=self.history, on_chunk=on_chunk, cancel=self.cancel
+            )
+            outcome.pages_used = [self.page_no]
+        else:
+            texts = self.document_texts() if self.document_texts else []
+            answer = ask_document(
+                engine, texts, self.question, history=self.history, on_chunk=on_chunk, cancel=self.cancel
+            )
+            outcome.result = answer.result
+            outcome.pages_used = list(answer.pages_used)
+        self._store_answer(worker, engine, outcome)
+
+    def _store_answer(self, worker: ModelWorker, engine: VisionEngine, outcome: JobOutcome) -> None:
+        """Keep the exchange in the library's Q&A history when there is one (best effort: never fails a job)."""
+        lib = worker.library()
+        result = outcome.result
+        if lib is None or result is None or not self.source_name or not result.complete:
+            return
+        try:
+            lib.add_qa(
+                self.source_name,
+                self.question,
+                result.text,
+                page=self.page_no if self.scope == Scope.PAGE else None,
+                pages_used=outcome.pages_used,
+                model_id=engine.identity,
+                mode=result.stats.mode,
+                stats=result.stats,
+            )
+        except Exception:
+            log.debug("could not store the Q&A", exc_info=True)
 
 
 class StreamBuffer:
@@ -155,8 +271,8 @@ class ModelWorker(QObject):
         super().__init__()
         self._factory = factory
         self._library_factory = library_factory
-        self._buffer = buffer
-        self._spec: EngineSpec | None = None
+        self.buffer = buffer
+        self._spec: EngineOptions | None = None
         self._engine = None
         self._announced = False
         self._library = None
@@ -165,11 +281,11 @@ class ModelWorker(QObject):
     @Slot()
     def start(self) -> None:
         """Open the results cache in this thread (it checks the database file, which can take a moment)."""
-        self.library_ready.emit(self._get_library())
+        self.library_ready.emit(self.library())
 
     # engine lifecycle
     @Slot(object)
-    def configure(self, spec: EngineSpec) -> None:
+    def configure(self, spec: EngineOptions) -> None:
         """Take new settings; a different spec drops the loaded engine so the next job loads the new one."""
         if spec != self._spec:
             self._drop_engine()
@@ -197,7 +313,7 @@ class ModelWorker(QObject):
             if not engine.loaded:
                 self.loading.emit("Loading the model…")
                 engine.load()
-            self._announce(engine)
+            self.announce(engine)
         except PaperLensError as exc:
             self._engine_failed(exc)
         except Exception as exc:  # a bug must not kill the thread
@@ -235,7 +351,7 @@ class ModelWorker(QObject):
             self._announced = False
         return self._engine
 
-    def _announce(self, engine) -> None:
+    def announce(self, engine: VisionEngine) -> None:
         if engine.loaded and not self._announced:
             self._announced = True
             self.engine_ready.emit(engine.info)
@@ -246,7 +362,7 @@ class ModelWorker(QObject):
         self._drop_engine()  # the next attempt builds and scans afresh (the user may have fixed the files)
         self.engine_failed.emit(str(exc), "missing" if isinstance(exc, ModelNotFound) else "failed")
 
-    def _get_library(self):
+    def library(self):
         if not self._library_tried:
             self._library_tried = True
             try:
@@ -258,95 +374,18 @@ class ModelWorker(QObject):
 
     # jobs
     @Slot(object)
-    def run_parse(self, req: ParseRequest) -> None:
-        from paperlens.core.pipeline import Callbacks, PageSource, parse_pages
-
+    def run_job(self, job: Job) -> None:
         t0 = time.perf_counter()
-        outcome = JobOutcome(req.job_id, "parse", req.doc_id, request=req)
+        outcome = JobOutcome(job.job_id, job.kind, job.doc_id, request=job)
         engine = None
         try:
             engine = self._get_engine()
-
-            def sources():
-                for number in req.pages:
-                    if req.cancel.is_set():
-                        return
-                    try:
-                        yield PageSource(number=number, page=req.load_page(number))
-                    except PaperLensError as exc:
-                        yield PageSource(number=number, error=str(exc))
-
-            job = req.job_id
-            buffer = self._buffer
-
-            def on_chunk(page: int, piece: str) -> None:
-                buffer.append(job, page, piece)
-
-            def on_progress(p) -> None:
-                self._announce(engine)
-                self.progress.emit(job, p)
-
-            callbacks = Callbacks(
-                on_page_start=lambda n: self.page_started.emit(job, n),
-                on_chunk=on_chunk,
-                on_page_done=lambda pr: self.page_done.emit(job, pr),
-                on_progress=on_progress,
-                on_loading=self.loading.emit,
-            )
-            result = parse_pages(
-                sources(),
-                len(req.pages),
-                engine,
-                library=self._get_library(),
-                use_cache=req.use_cache,
-                cancel=req.cancel,
-                callbacks=callbacks,
-                source_name=req.source_name,
-            )
-            self._announce(engine)
-            outcome.result = result
+            job.run(self, engine, outcome)
         except Exception as exc:  # PaperLensError: its sentence; anything else: logged and named
-            self._job_failed(outcome, engine, exc, "parsing")
-        self._job_done(outcome, req, t0)
-
-    @Slot(object)
-    def run_ask(self, req: AskRequest) -> None:
-        from paperlens.core.pipeline import ask_document, ask_page
-
-        t0 = time.perf_counter()
-        outcome = JobOutcome(req.job_id, "ask", req.doc_id, request=req)
-        engine = None
-        job = req.job_id
-        buffer = self._buffer
-
-        def on_chunk(piece: str) -> None:
-            buffer.append(job, 0, piece)
-
-        try:
-            engine = self._get_engine()
-            if not engine.loaded:
-                self.loading.emit("Loading the model…")
-                engine.load()
-            self._announce(engine)
-            if req.scope == "page":
-                if req.load_page is None or req.page_no is None:
-                    raise PaperLensError("There is no page to ask about.")
-                page = req.load_page(req.page_no)
-                outcome.result = ask_page(
-                    engine, page, req.question, history=req.history, on_chunk=on_chunk, cancel=req.cancel
-                )
-                outcome.pages_used = [req.page_no]
-            else:
-                texts = req.document_texts() if req.document_texts else []
-                answer = ask_document(
-                    engine, texts, req.question, history=req.history, on_chunk=on_chunk, cancel=req.cancel
-                )
-                outcome.result = answer.result
-                outcome.pages_used = list(answer.pages_used)
-            self._store_answer(req, outcome)
-        except Exception as exc:  # PaperLensError: its sentence; anything else: logged and named
-            self._job_failed(outcome, engine, exc, "answering")
-        self._job_done(outcome, req, t0)
+            self._job_failed(outcome, engine, exc, job.doing)
+        outcome.cancelled = job.cancel.is_set()
+        outcome.elapsed_s = time.perf_counter() - t0
+        self.finished.emit(outcome)
 
     def _job_failed(self, outcome: JobOutcome, engine, exc: Exception, doing: str) -> None:
         """Record why a job failed; when the model never loaded, also say so to the window (its banner)."""
@@ -358,32 +397,6 @@ class ModelWorker(QObject):
             reason = PaperLensError(outcome.error)
         if engine is None or not engine.loaded:
             self._engine_failed(reason)
-
-    def _job_done(self, outcome: JobOutcome, req, t0: float) -> None:
-        outcome.cancelled = req.cancel.is_set()
-        outcome.elapsed_s = time.perf_counter() - t0
-        self.finished.emit(outcome)
-
-    def _store_answer(self, req: AskRequest, outcome: JobOutcome) -> None:
-        """Keep the exchange in the library's Q&A history when there is one (best effort: never fails a job)."""
-        lib = self._get_library()
-        result = outcome.result
-        if lib is None or result is None or not req.source_name or not result.complete:
-            return
-        engine = self._engine
-        try:
-            lib.add_qa(
-                req.source_name,
-                req.question,
-                result.text,
-                page=req.page_no if req.scope == "page" else None,
-                pages_used=outcome.pages_used,
-                model_id=engine.models.identity(engine.mode) if engine is not None else "",
-                mode=result.stats.mode,
-                stats=result.stats,
-            )
-        except Exception:
-            log.debug("could not store the Q&A", exc_info=True)
 
 
 # -- the host (lives in the GUI thread) -------------------------------------------------------------------------------
@@ -405,8 +418,7 @@ class ModelHost(QObject):
     busy_changed = Signal()
 
     # to the worker (queued across threads)
-    _do_parse = Signal(object)
-    _do_ask = Signal(object)
+    _do_run = Signal(object)
     _do_configure = Signal(object)
     _do_reload = Signal()
     _do_preload = Signal()
@@ -430,8 +442,7 @@ class ModelHost(QObject):
         self._worker.moveToThread(self._thread)
         self._thread.finished.connect(self._worker.deleteLater)
 
-        self._do_parse.connect(self._worker.run_parse)
-        self._do_ask.connect(self._worker.run_ask)
+        self._do_run.connect(self._worker.run_job)
         self._do_configure.connect(self._worker.configure)
         self._do_reload.connect(self._worker.reload)
         self._do_preload.connect(self._worker.preload)
@@ -452,8 +463,8 @@ class ModelHost(QObject):
         self._timer.setInterval(FLUSH_INTERVAL_MS)
         self._timer.timeout.connect(self.flush)
         self._next_id = 1
-        self._current: ParseRequest | AskRequest | None = None
-        self._pending: deque[ParseRequest | AskRequest] = deque()
+        self._current: Job | None = None
+        self._pending: deque[Job] = deque()
         self._stopping = False
         self.library = None
         self._thread.start()
@@ -465,14 +476,14 @@ class ModelHost(QObject):
         return self._current is not None
 
     @property
-    def current(self) -> ParseRequest | AskRequest | None:
+    def current(self) -> Job | None:
         return self._current
 
-    def pending(self) -> list[ParseRequest | AskRequest]:
+    def pending(self) -> list[Job]:
         return list(self._pending)
 
     # commands
-    def configure(self, spec: EngineSpec) -> None:
+    def configure(self, spec: EngineOptions) -> None:
         self._do_configure.emit(spec)
 
     def reload(self) -> None:
@@ -485,7 +496,7 @@ class ModelHost(QObject):
         """Have the model thread import llama.cpp's bindings while it is idle (see ModelWorker.preimport)."""
         self._do_preimport.emit()
 
-    def submit(self, request: ParseRequest | AskRequest) -> int:
+    def submit(self, request: Job) -> int:
         """Queue a job; it starts when the jobs before it are done. Returns its id."""
         if self._stopping:
             return 0
@@ -506,7 +517,7 @@ class ModelHost(QObject):
 
     def cancel_document(self, doc_id: str) -> None:
         """Stop and drop the jobs of one document (it is being closed)."""
-        keep: deque[ParseRequest | AskRequest] = deque()
+        keep: deque[Job] = deque()
         for req in self._pending:
             if req.doc_id == doc_id:
                 req.cancel.set()
@@ -544,10 +555,7 @@ class ModelHost(QObject):
         self._current = req
         self._timer.start()
         self.busy_changed.emit()
-        if isinstance(req, ParseRequest):
-            self._do_parse.emit(req)
-        else:
-            self._do_ask.emit(req)
+        self._do_run.emit(req)
 
     @Slot()
     def flush(self) -> None:

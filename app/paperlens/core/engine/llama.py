@@ -16,16 +16,18 @@ import codecs
 import ctypes
 import logging
 import os
-import sys
 import threading
 import time
-from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
 from PIL import Image
 
+from paperlens.core.engine.contract import ChunkCallback, EngineInfo, VisionEngine
+from paperlens.core.engine.guard import RepetitionGuard
+from paperlens.core.engine.images import as_rgb, peak_rss_mb, physical_cores, pixels_key
+from paperlens.core.engine.llama_log import LLAMA_LOG
 from paperlens.core.errors import (
     ContextOverflow,
     EngineError,
@@ -35,35 +37,51 @@ from paperlens.core.errors import (
     OutOfMemory,
     ProjectorMismatch,
 )
-from paperlens.core.models import ModelFile, ModelSet, check_pair, inspect_gguf
+from paperlens.core.models import (
+    ModelFile,
+    ModelSet,
+    check_pair,
+    inspect_gguf,
+    resolve_model_dir,
+    scan_model_dir,
+)
+from paperlens.core.options import DEFAULT_MAX_TOKENS, DEFAULT_MODE, DEFAULT_N_CTX, DEVICES, EngineOptions
 from paperlens.core.prompts import Task, build_prompt
 from paperlens.core.runs import Finish, RunResult, RunStats
 
 log = logging.getLogger(__name__)
-llama_log = logging.getLogger("paperlens.llama")
-
-DEVICES = ("auto", "cpu", "gpu")
-ChunkCallback = Callable[[str], None]
 
 
 @dataclass
 class EngineConfig:
     """How to load and run the model. Defaults are the ones measured best on a 2-core CPU (see README)."""
 
-    mode: str = "4x"  # "4x" (dense OCR, default) or "16x" (4x fewer image tokens, faster)
+    mode: str = DEFAULT_MODE  # "4x" (dense OCR, default) or "16x" (4x fewer image tokens, faster)
     device: str = "auto"  # "cpu", "gpu" or "auto" (GPU when this llama-cpp-python build can offload)
     gpu_layers: int = -1  # text layers to offload on GPU (-1 = all)
     n_threads: int | None = None  # None: all physical cores
-    n_ctx: int = 8192  # a 4x page is ~2,300 image tokens; leaves room for a long Markdown page
+    n_ctx: int = DEFAULT_N_CTX
     n_batch: int = 512
     flash_attn: bool = True  # cuts the 4x image encode on CPU by about a third (MODEL_FACTS)
-    max_tokens: int = 4096
+    max_tokens: int = DEFAULT_MAX_TOKENS
     temperature: float = 0.0  # greedy: transcription wants the likeliest text, not variety
     repeat_penalty: float = 1.05
     seed: int = 0
     repetition_guard: bool = True
     suppress_eos: bool = False  # for the synthetic twin: keep runs at max_tokens (benchmarks)
     page_states: int = 3  # encoded pages kept for follow-up questions
+
+    @classmethod
+    def from_options(cls, options: EngineOptions) -> EngineConfig:
+        """The user's choices; every machine-tuned knob keeps its measured default."""
+        return cls(
+            mode=options.mode,
+            device=options.device,
+            gpu_layers=options.gpu_layers,
+            n_threads=options.threads or None,
+            n_ctx=options.n_ctx,
+            max_tokens=options.max_tokens,
+        )
 
 
 @dataclass
@@ -78,112 +96,6 @@ class _PageState:
     prompt_tokens: int
 
 
-class RepetitionGuard:
-    """Spots a generation stuck in a loop: the same run of tokens repeated back to back.
-
-    A loop is a period p (1..max_period tokens) repeated at least `min_repeats` times that covers at least
-    `min_span` tokens at the end of the output. Ordinary repetition in documents (a table's separator row, a list of
-    similar items) is far shorter than `min_span` tokens of exact back-to-back copies.
-    """
-
-    def __init__(self, min_span: int = 160, min_repeats: int = 4, max_period: int = 120) -> None:
-        self.min_span = min_span
-        self.min_repeats = min_repeats
-        self.max_period = max_period
-
-    def loop_start(self, tokens: list[int]) -> int | None:
-        """Index where the repetition starts (after one kept copy), or None when there is no loop."""
-        n = len(tokens)
-        if n < self.min_span:
-            return None
-        for p in range(1, min(self.max_period, n // self.min_repeats) + 1):
-            unit = tokens[n - p :]
-            repeats = 1
-            i = n - 2 * p
-            while i >= 0 and tokens[i : i + p] == unit:
-                repeats += 1
-                i -= p
-            if repeats >= self.min_repeats and repeats * p >= self.min_span:
-                first = i + p  # start of the first copy
-                return first + p  # keep one copy
-        return None
-
-
-def _peak_rss_mb() -> float:
-    try:
-        import resource
-
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        return peak / 1024 if sys.platform != "darwin" else peak / (1024 * 1024)
-    except ImportError:  # Windows
-        import psutil
-
-        return getattr(psutil.Process().memory_info(), "peak_wset", 0) / (1024 * 1024)
-
-
-class _LlamaLog:
-    """Routes llama.cpp's and the projector's log lines into Python logging, and remembers recent errors.
-
-    Without this, `verbose=False` still lets the projector print slicing and timing lines to stderr, and a failed
-    load gives us only "failed to load model" with the real reason lost on stderr.
-    """
-
-    def __init__(self) -> None:
-        self.recent: deque[str] = deque(maxlen=40)
-        self._line = ""
-        self._level = logging.DEBUG
-        self._callback = None
-
-    def install(self, llama_cpp, mtmd_cpp) -> None:
-        # ggml.h: NONE=0, DEBUG=1, INFO=2, WARN=3, ERROR=4, CONT=5 (continues the previous line)
-        levels = {1: logging.DEBUG, 2: logging.INFO, 3: logging.WARNING, 4: logging.ERROR}
-
-        @llama_cpp.llama_log_callback
-        def callback(level, text, _user):
-            try:
-                msg = text.decode("utf-8", "replace") if text else ""
-            except Exception:  # never let an exception cross into C
-                return
-            self._line += msg
-            if not self._line.endswith("\n"):
-                return
-            line, self._line = self._line.rstrip("\n"), ""
-            if level != 5:
-                self._level = levels.get(level, logging.DEBUG)
-            self.recent.append(line)
-            # llama.cpp's INFO lines (slicing, timings) are chatter for us: keep them at DEBUG.
-            lvl = self._level if self._level >= logging.WARNING else logging.DEBUG
-            llama_log.log(lvl, "%s", line.strip())
-
-        self._callback = callback  # keep a reference: C holds only the pointer
-        llama_cpp.llama_log_set(callback, ctypes.c_void_p(0))
-        for name in ("mtmd_log_set", "mtmd_helper_log_set"):
-            fn = getattr(mtmd_cpp, name, None)
-            if fn is not None:
-                try:
-                    fn(callback, ctypes.c_void_p(0))
-                except Exception as exc:  # a binding mismatch must not stop the engine
-                    log.debug("cannot route %s: %s", name, exc)
-
-    def mentions(self, *words: str) -> bool:
-        text = "\n".join(self.recent).lower()
-        return any(w in text for w in words)
-
-    def clear(self) -> None:
-        self.recent.clear()
-
-
-_LOG = _LlamaLog()
-
-
-def route_llama_logs() -> None:
-    """Send llama.cpp's log (loading, quantizing, the projector's slicing) to Python logging instead of stderr."""
-    import llama_cpp
-    import llama_cpp.mtmd_cpp as mtmd_cpp
-
-    _LOG.install(llama_cpp, mtmd_cpp)
-
-
 def gpu_offload_supported() -> bool:
     import llama_cpp
 
@@ -193,20 +105,8 @@ def gpu_offload_supported() -> bool:
         return False
 
 
-@dataclass
-class EngineInfo:
-    """What the status bar and `paperlens doctor` show about a loaded engine."""
-
-    text_model: str = ""
-    projector: str = ""
-    mode: str = ""
-    device: str = ""
-    n_threads: int = 0
-    load_s: float = 0.0
-
-
-class Engine:
-    """MiniCPM-V 4.6 through llama.cpp. `load()` once, then `run()` tasks on page images, then `close()`."""
+class LlamaEngine(VisionEngine):
+    """MiniCPM-V 4.6 through llama.cpp in this process. `load()` once, `run()` tasks on page images, `close()`."""
 
     def __init__(self, models: ModelSet, config: EngineConfig | None = None) -> None:
         self.models = models
@@ -230,6 +130,18 @@ class Engine:
     @property
     def mode(self) -> str:
         return self.config.mode
+
+    @property
+    def identity(self) -> str:
+        return self.models.identity(self.config.mode)
+
+    @property
+    def context_tokens(self) -> int:
+        return self.config.n_ctx
+
+    def preflight(self) -> None:
+        """No model at all, or none for this mode: say so before any page is rendered (derives 4x if needed)."""
+        self.models.require(self.config.mode)
 
     def _resolve_device(self) -> str:
         dev = self.config.device
@@ -258,8 +170,8 @@ class Engine:
         import llama_cpp.mtmd_cpp as mtmd_cpp
 
         self._llama_cpp, self._mtmd_cpp = llama_cpp, mtmd_cpp
-        _LOG.install(llama_cpp, mtmd_cpp)
-        _LOG.clear()
+        LLAMA_LOG.install(llama_cpp, mtmd_cpp)
+        LLAMA_LOG.clear()
         n_threads = self.config.n_threads or physical_cores()
         gpu_layers = (self.config.gpu_layers if self.config.gpu_layers >= 0 else -1) if device == "gpu" else 0
         try:
@@ -277,7 +189,7 @@ class Engine:
             )
         except (ValueError, RuntimeError, OSError) as exc:
             raise self._load_error(text, "text model", exc) from exc
-        _LOG.install(llama_cpp, mtmd_cpp)  # Llama() installs its own printer; take the log back
+        LLAMA_LOG.install(llama_cpp, mtmd_cpp)  # Llama() installs its own printer; take the log back
         try:
             params = mtmd_cpp.mtmd_context_params_default()
             params.use_gpu = device == "gpu"
@@ -342,15 +254,22 @@ class Engine:
             )
 
     def _load_error(self, f: ModelFile, what: str, exc: Exception | None) -> Exception:
-        if _LOG.mentions("failed to allocate", "out of memory", "cudamalloc failed", "unable to allocate"):
+        if LLAMA_LOG.mentions(
+            "failed to allocate", "out of memory", "cudamalloc failed", "unable to allocate"
+        ):
             return OutOfMemory(
                 f"Not enough memory to load the {what} {f.path.name}.",
                 hint="Close other programs, lower the GPU layers, or use the CPU.",
             )
-        if what == "projector" and _LOG.mentions("mismatch", "n_embd", "embedding"):
+        if what == "projector" and LLAMA_LOG.mentions("mismatch", "n_embd", "embedding"):
             return ProjectorMismatch(f"The projector {f.path.name} does not fit the text model.")
         detail = next(
-            (line for line in reversed(_LOG.recent) if "error" in line.lower() or "fail" in line.lower()), ""
+            (
+                line
+                for line in reversed(LLAMA_LOG.recent)
+                if "error" in line.lower() or "fail" in line.lower()
+            ),
+            "",
         )
         reason = f" ({detail.strip()})" if detail else ""
         return ModelInvalid(
@@ -368,13 +287,6 @@ class Engine:
             if self._llama is not None:
                 self._llama.close()
             self._llama = None
-
-    def __enter__(self) -> Engine:
-        self.load()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     def forget_pages(self) -> None:
         """Drop the saved page states (memory), e.g. when documents are closed."""
@@ -411,8 +323,8 @@ class Engine:
         if parts.image:
             if image is None:
                 raise ImageDecodeError("This task needs a page image, and none was given.")
-            rgb = _as_rgb(image)
-            key = f"{self.config.mode}:{page_key or _pixels_key(rgb)}"
+            rgb = as_rgb(image)
+            key = f"{self.config.mode}:{page_key or pixels_key(rgb)}"
             state = self._states.get(key)
             if state is not None:
                 self._restore(state)
@@ -423,7 +335,7 @@ class Engine:
                 state = self._encode_page(rgb, parts.before, cancel)
                 if state is None:  # cancelled while encoding: nothing generated yet
                     stats.wall_s = time.perf_counter() - t_start
-                    stats.peak_rss_mb = _peak_rss_mb()
+                    stats.peak_rss_mb = peak_rss_mb()
                     return RunResult(text="", finish=Finish.CANCELLED, stats=stats)
                 stats.encode_s = time.perf_counter() - t_enc
                 self._remember(key, state)
@@ -447,11 +359,11 @@ class Engine:
             self._eval_text(after, cancel)
         if cancel.is_set():
             stats.wall_s = time.perf_counter() - t_start
-            stats.peak_rss_mb = _peak_rss_mb()
+            stats.peak_rss_mb = peak_rss_mb()
             return RunResult(text="", finish=Finish.CANCELLED, stats=stats)
         text, finish = self._generate(max_tokens, on_chunk, cancel, stats, t_start)
         stats.wall_s = time.perf_counter() - t_start
-        stats.peak_rss_mb = _peak_rss_mb()
+        stats.peak_rss_mb = peak_rss_mb()
         return RunResult(text=text, finish=finish, stats=stats)
 
     def _encode_page(self, rgb: Image.Image, before: str, cancel: threading.Event) -> _PageState | None:
@@ -514,7 +426,7 @@ class Engine:
                         ctypes.byref(new_n_past),
                     )
                     if rc != 0:
-                        if _LOG.mentions("failed to allocate", "out of memory"):
+                        if LLAMA_LOG.mentions("failed to allocate", "out of memory"):
                             raise OutOfMemory("Not enough memory to encode this page image.")
                         raise EngineError(f"llama.cpp failed to encode the page image (error {rc}).")
                     llama.n_tokens = new_n_past.value
@@ -654,72 +566,7 @@ class Engine:
         return "".join(pieces), finish
 
 
-def _as_rgb(image: Image.Image) -> Image.Image:
-    try:
-        image.load()
-        rgb = image if image.mode == "RGB" else image.convert("RGB")
-    except (OSError, ValueError) as exc:
-        raise ImageDecodeError(f"The page image cannot be decoded ({exc}).") from exc
-    if rgb.width < 1 or rgb.height < 1:
-        raise ImageDecodeError("The page image is empty.")
-    return steady_slice_grid(fit_slicer(rgb))
-
-
-ISO_RATIO = 2**0.5  # A4, A5, A3...: long side / short side
-# llama.cpp cuts an image into at most 9 slices of 448x448 (plus an overview) and scales everything else away. An
-# image with 25 % more pixels than that already gets the full 9-slice grid, so more pixels only cost memory and time.
-SLICER_PIXELS = int(9 * 448 * 448 * 1.25)
-
-
-def fit_slicer(rgb: Image.Image) -> Image.Image:
-    """Scale a large image (a 12 MP phone photo, a 3136 px scan) down to what llama.cpp's slicer can use.
-
-    Same shape, so the same slice grid and the same image tokens; a 12 MP photo then takes 7 MB instead of 36 MB per
-    copy on its way into llama.cpp, and a high-quality filter here replaces llama.cpp's cheaper one for the big step.
-    """
-    w, h = rgb.size
-    if w * h <= SLICER_PIXELS:
-        return rgb
-    scale = (SLICER_PIXELS / (w * h)) ** 0.5
-    return rgb.resize(
-        (max(1, round(w * scale)), max(1, round(h * scale))), Image.Resampling.LANCZOS, reducing_gap=3.0
-    )
-
-
-def steady_slice_grid(rgb: Image.Image) -> Image.Image:
-    """Keep ISO-shaped pages (A4 and its kin, ratio √2) off llama.cpp's tie between two slice grids.
-
-    llama.cpp's slicer (llava-uhd) picks the grid whose shape is closest to the image's on a log scale, and √2 is
-    exactly halfway between a square grid (3x3) and a 1:2 grid (2x4). An A4 page therefore gets 8 or 9 slices (2,223 or
-    2,470 image tokens in 4x mode) depending on one pixel of rounding. Cropping at most a few pixels off the short side
-    (a page margin) puts every such page on the 1:2 grid: predictable cost, and the cheaper of the two.
-    """
-    w, h = rgb.size
-    short, long_ = min(w, h), max(w, h)
-    ratio = long_ / short
-    if not ISO_RATIO - 0.004 < ratio <= ISO_RATIO + 0.0005:
-        return rgb
-    new_short = int(long_ / (ISO_RATIO + 0.001))
-    if new_short >= short or short - new_short > max(4, short // 100):
-        return rgb
-    cut = short - new_short
-    left, top = (cut // 2, 0) if w < h else (0, cut // 2)
-    return rgb.crop((left, top, left + (new_short if w < h else w), top + (h if w < h else new_short)))
-
-
-def _pixels_key(rgb: Image.Image) -> str:
-    import hashlib
-
-    h = hashlib.sha1(f"{rgb.width}x{rgb.height}".encode())
-    h.update(rgb.tobytes())
-    return h.hexdigest()
-
-
-def physical_cores() -> int:
-    """PaperLens' default thread count: llama.cpp gains nothing from hyper-threads."""
-    try:
-        import psutil
-
-        return max(1, psutil.cpu_count(logical=False) or os.cpu_count() or 1)
-    except ImportError:
-        return max(1, os.cpu_count() or 1)
+def local_engine(options: EngineOptions) -> LlamaEngine:
+    """Build (not load) the local engine: scan the model folder the options name, keep the user's choices."""
+    models = scan_model_dir(resolve_model_dir(options.model_dir or None))
+    return LlamaEngine(models, EngineConfig.from_options(options))

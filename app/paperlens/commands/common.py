@@ -1,0 +1,94 @@
+"""What several commands share: the model and document flags, building the engine, Ctrl-C as cancel, exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from typing import TYPE_CHECKING
+
+from paperlens.core.options import DEVICES, MODES, EngineOptions
+
+if TYPE_CHECKING:
+    from paperlens.core.documents import Document
+    from paperlens.core.engine import VisionEngine
+
+EXIT_CANCELLED = 130
+EXIT_SOME_PAGES_FAILED = 2
+
+
+def model_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--model-dir", help="folder with the GGUF files (default: $PAPERLENS_MODEL_DIR or the data folder)"
+    )
+    p.add_argument("--mode", choices=MODES, default=None, help="4x: dense OCR (default); 16x: faster")
+    p.add_argument("--device", choices=DEVICES, default="auto")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads (default: physical cores)")
+    p.add_argument("--ctx", type=int, default=None, help="context size in tokens (default 8192)")
+    p.add_argument("--max-tokens", type=int, default=None, help="most tokens to generate per page")
+
+
+def document_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--password", help="password of an encrypted PDF")
+    p.add_argument("--dpi", type=int, default=None, help="render PDFs at this DPI (default: fits 9 slices)")
+
+
+def engine_options(args: argparse.Namespace) -> EngineOptions:
+    """The flags of `model_options` as the one options type every engine is built from."""
+    defaults = EngineOptions()
+    return EngineOptions(
+        model_dir=args.model_dir or "",
+        mode=args.mode or defaults.mode,
+        device=args.device,
+        threads=args.threads or 0,
+        n_ctx=args.ctx or defaults.n_ctx,
+        max_tokens=args.max_tokens or defaults.max_tokens,
+    )
+
+
+def build_engine(args: argparse.Namespace) -> VisionEngine:
+    """Build the engine the flags ask for and fail now, before any page is rendered, if it cannot run."""
+    from paperlens.core.engine import build_engine as build
+
+    engine = build(engine_options(args))
+    engine.preflight()
+    return engine
+
+
+def open_document(args: argparse.Namespace) -> Document:
+    from paperlens.core.documents import open_document as open_doc
+
+    return open_doc(args.file, password=args.password, dpi=args.dpi)
+
+
+class CtrlCCancels:
+    """Ctrl-C sets the cancel event: the page in flight stops between tokens, finished pages stay in the cache."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self._old = None
+
+    def __enter__(self) -> threading.Event:
+        if threading.current_thread() is threading.main_thread():
+            self._old = signal.signal(signal.SIGINT, self._handle)
+        return self.event
+
+    def _handle(self, *_: object) -> None:
+        if self.event.is_set():  # second Ctrl-C: leave now
+            raise KeyboardInterrupt
+        self.event.set()
+        print("\npaperlens: cancelling after the current token… (Ctrl-C again to quit now)", file=sys.stderr)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
+
+
+def fmt_eta(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    seconds = int(seconds)
+    return (
+        f", about {seconds // 60}m{seconds % 60:02d}s left" if seconds >= 60 else f", about {seconds}s left"
+    )

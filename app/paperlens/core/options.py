@@ -1,0 +1,66 @@
+"""The one place that declares what a user can choose about the model: modes, devices and engine settings.
+
+The CLI's flags, the window's settings dialog and its stored preferences, the model-folder scan and every engine take
+their choices and defaults from here, so a new mode or a changed default is one edit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from enum import Enum
+
+
+class Mode(str, Enum):
+    """How many image tokens a slice keeps. A `str` enum: `Mode.X4 == "4x"`, so stored settings and keys stay text."""
+
+    X4 = "4x"  # dense OCR: the ViT merger skipped, 4 times more image tokens (the default)
+    X16 = "16x"  # the official projector: faster, for sparse pages and photos
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Device(str, Enum):
+    AUTO = "auto"  # the GPU when this llama.cpp build can offload, else the CPU
+    CPU = "cpu"
+    GPU = "gpu"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+MODES: tuple[str, ...] = tuple(m.value for m in Mode)
+DEVICES: tuple[str, ...] = tuple(d.value for d in Device)
+DEFAULT_MODE = Mode.X4.value
+DEFAULT_DEVICE = Device.AUTO.value
+# A 4x A4 page is ~2,300 image tokens; 8192 leaves room for a long Markdown page.
+DEFAULT_N_CTX = 8192
+DEFAULT_MAX_TOKENS = 4096
+LOCAL = "local"  # the engine kind that runs llama.cpp in this process
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """Everything needed to build an engine: what the user chose (flags, settings), nothing machine-tuned.
+
+    Compared by value: the window reloads the engine only when the options change. `engine` names a registered
+    engine kind (see `paperlens.core.engine.registry`); "local" is llama.cpp in this process.
+    """
+
+    model_dir: str = ""  # "" means the default folder (or $PAPERLENS_MODEL_DIR)
+    mode: str = DEFAULT_MODE
+    device: str = DEFAULT_DEVICE
+    gpu_layers: int = -1  # text layers to offload on a GPU (-1 = all)
+    threads: int = 0  # 0: all physical cores
+    n_ctx: int = DEFAULT_N_CTX
+    max_tokens: int = DEFAULT_MAX_TOKENS
+    engine: str = LOCAL
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}, not {self.mode!r}")
+        if self.device not in DEVICES:
+            raise ValueError(f"device must be one of {', '.join(DEVICES)}, not {self.device!r}")
+
+    def with_mode(self, mode: str) -> EngineOptions:
+        return replace(self, mode=mode)
