@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 
 from paperlens.core.engine import EngineConfig, EngineInfo, VisionEngine
-from paperlens.core.errors import ModelInvalid
+from paperlens.core.errors import EngineNotLoaded, ModelInvalid
 from paperlens.core.runs import Finish, RunResult, RunStats
 
 PAGE_MARKDOWN = """# Quarterly report
@@ -123,6 +123,8 @@ class FakeEngine(VisionEngine):
     def run(
         self, task, image=None, *, on_chunk=None, cancel=None, max_tokens=None, page_key=None
     ) -> RunResult:
+        if not self._loaded:
+            raise EngineNotLoaded("The model is not loaded yet.")
         self.threads.add(threading.current_thread().name)
         self.started.set()
         reused = any(k == page_key for _, k in self.runs) if page_key else False

@@ -228,7 +228,7 @@ def test_every_a4_page_gets_the_same_slice_grid(engines, size):
 
 
 def test_a_large_photo_is_scaled_to_what_the_slicer_uses_without_changing_its_tokens(engines, monkeypatch):
-    import paperlens.core.engine as engine_module
+    import paperlens.core.engine.images as engine_module
 
     photo = a4_page(size=(3024, 4032))
     scaled = engines["4x"].run(parse_task(), photo, max_tokens=1)

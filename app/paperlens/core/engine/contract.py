@@ -59,10 +59,10 @@ class VisionEngine(ABC):
     @property
     @abstractmethod
     def identity(self) -> str:
-        """A stable id of the model behind this engine and mode, for keying cached results.
+        """A stable id of the model behind this engine, for keying cached results (with `mode` beside it).
 
-        Two engines with the same identity must give the same result for the same page and task; results of
-        different identities are never mixed.
+        Two engines with the same identity and mode must give the same result for the same page and task; results
+        of different identities are never mixed. A remote engine names its server's model here.
         """
 
     @property
