@@ -98,7 +98,7 @@ def write_report_pdf(path: Path) -> Path:
     """The PDF whose pages the canned Markdown transcribes, so the page and its text agree on screen."""
     import pymupdf
 
-    from paperlens.gui.markdown_view import markdown_to_html
+    from paperlens.gui.markdown_view import view_html
 
     css = """
     body { font-family: sans-serif; font-size: 10.5pt; color: #222; }
@@ -109,7 +109,7 @@ def write_report_pdf(path: Path) -> Path:
     doc = pymupdf.open()
     for markdown in REPORT_PAGES:
         page = doc.new_page(width=595, height=842)
-        html = markdown_to_html(markdown.split("$$")[0])
+        html = view_html(markdown.split("$$")[0])
         page.insert_htmlbox(pymupdf.Rect(60, 60, 535, 780), html, css=css)
         if "$$" in markdown:
             page.insert_text((160, 560), "margin = (revenue − costs) / revenue = 21.3 %", fontsize=11)

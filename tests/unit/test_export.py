@@ -15,8 +15,10 @@ import docx
 import openpyxl
 import pytest
 
-from paperlens.core import export
 from paperlens.core.errors import ExportError
+from paperlens.core.results import export
+from paperlens.core.results.export import docx as docx_writer
+from paperlens.core.results.export import files
 from paperlens.core.runs import DocumentResult, Finish, PageResult, RunStats
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "model_outputs"
@@ -46,7 +48,7 @@ def no_leftovers(folder: Path) -> list[str]:
 
 # --- the formats, read back ------------------------------------------------------------------------------------------
 def test_formats_are_the_issue_list() -> None:
-    assert set(export.FORMATS) == {"md", "json", "html", "txt", "docx", "xlsx", "csv"}
+    assert {f.name for f in export.formats()} == {"md", "json", "html", "txt", "docx", "xlsx", "csv"}
 
 
 def test_markdown_one_file_with_page_markers(doc, tmp_path) -> None:
@@ -68,9 +70,9 @@ def test_markdown_closes_a_fence_a_stopped_run_left_open() -> None:
     ]
     text = export.render_markdown(DocumentResult("x.pdf", pages))
     # the heading of page 2 must still be a heading, not code
-    from paperlens.core.tables import markdown_parser
+    from paperlens.core.results.markdown import tokens as markdown_tokens
 
-    tokens = markdown_parser().parse(text)
+    tokens = markdown_tokens(text)
     assert any(t.type == "heading_open" for t in tokens)
     assert "x = 1\n```" in text
 
@@ -163,7 +165,7 @@ def test_plain_text(doc, tmp_path) -> None:
 
 
 def test_plain_text_aligns_wide_characters() -> None:
-    from paperlens.core.tables import Table
+    from paperlens.core.results.tables import Table
 
     text = export.table_to_text(Table(rows=[["名前", "x"], ["ab", "y"]], header_rows=1))
     first, rule, second = text.splitlines()
@@ -352,7 +354,7 @@ def test_permission_denied_is_explained(doc, tmp_path, monkeypatch) -> None:
     def refuse(*a, **k):
         raise PermissionError(errno.EACCES, "Permission denied")
 
-    monkeypatch.setattr(export.os, "open", refuse)
+    monkeypatch.setattr(files.os, "open", refuse)
     with pytest.raises(ExportError) as err:
         export.export(doc, "md", tmp_path / "r.md")
     assert "may not write" in str(err.value) and "nothing was written" in str(err.value)
@@ -369,7 +371,7 @@ def test_full_disk_mid_write_leaves_nothing(doc, tmp_path, monkeypatch) -> None:
         real_write(fd, bytes(data[: len(data) // 2]))
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(export.os, "write", half_then_full)
+    monkeypatch.setattr(files.os, "write", half_then_full)
     # WHEN exporting THEN a clear sentence, the old file untouched, no temporary file left
     with pytest.raises(ExportError) as err:
         export.export(doc, "docx", target)
@@ -382,7 +384,7 @@ def test_full_disk_on_sync(doc, tmp_path, monkeypatch) -> None:
     def full(fd):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(export.os, "fsync", full)
+    monkeypatch.setattr(files.os, "fsync", full)
     with pytest.raises(ExportError, match="is full"):
         export.export(doc, "xlsx", tmp_path / "r.xlsx")
     assert list(tmp_path.iterdir()) == []
@@ -392,7 +394,7 @@ def test_failure_while_rendering_writes_nothing(doc, tmp_path, monkeypatch) -> N
     def boom(*a, **k):
         raise RuntimeError("renderer bug")
 
-    monkeypatch.setattr(export, "docx_bytes", boom)
+    monkeypatch.setattr(docx_writer, "docx_bytes", boom)
     with pytest.raises(RuntimeError):
         export.export(doc, "docx", tmp_path / "r.docx")
     assert list(tmp_path.iterdir()) == []
@@ -401,7 +403,7 @@ def test_failure_while_rendering_writes_nothing(doc, tmp_path, monkeypatch) -> N
 def test_csv_is_all_or_nothing(doc, tmp_path, monkeypatch) -> None:
     # the third table's file fails: the first two must not be left behind either
     calls = {"n": 0}
-    real = export._write_temp
+    real = files._write_temp
 
     def third_fails(path, data):
         calls["n"] += 1
@@ -409,7 +411,7 @@ def test_csv_is_all_or_nothing(doc, tmp_path, monkeypatch) -> None:
             raise OSError(errno.ENOSPC, "No space left on device")
         return real(path, data)
 
-    monkeypatch.setattr(export, "_write_temp", third_fails)
+    monkeypatch.setattr(files, "_write_temp", third_fails)
     with pytest.raises(ExportError, match="is full"):
         export.export(doc, "csv", tmp_path / "t.csv")
     assert list(tmp_path.iterdir()) == []
@@ -467,7 +469,7 @@ def test_os_errors_become_sentences(tmp_path) -> None:
         errno.EIO: "Could not write",
     }
     for code, words in cases.items():
-        assert words in str(export._os_error(OSError(code, os.strerror(code)), p))
+        assert words in str(files._os_error(OSError(code, os.strerror(code)), p))
 
 
 def test_written_files_get_normal_permissions(doc, tmp_path) -> None:

@@ -23,10 +23,16 @@ from paperlens.core.errors import PaperLensError
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    from paperlens.core.results.export import formats
+
+    fmts = formats()
     p.add_argument("file")
     p.add_argument("--pages", help="page range, e.g. 1-3,5 (default: all)")
-    p.add_argument("--format", default=None, help="md (default), json, html, txt, docx, xlsx, csv")
-    p.add_argument("-o", "--output", help="write here instead of stdout (needed for docx, xlsx, csv)")
+    p.add_argument(
+        "--format", default=None, help=", ".join(f.name + " (default)" * (f.name == "md") for f in fmts)
+    )
+    needs_o = ", ".join(f.name for f in fmts if f.file_only)
+    p.add_argument("-o", "--output", help=f"write here instead of stdout (needed for {needs_o})")
     p.add_argument("--no-cache", action="store_true", help="run the model even for pages parsed before")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     model_options(p)
@@ -34,18 +40,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from paperlens.core import export
     from paperlens.core.documents import parse_page_range
     from paperlens.core.errors import DocumentError
     from paperlens.core.library import Library
     from paperlens.core.pipeline import Callbacks, PageSource, parse_pages
+    from paperlens.core.results import export
     from paperlens.core.runs import Finish
 
     fmt = (args.format or (Path(args.output).suffix.lstrip(".").lower() if args.output else "md")) or "md"
-    fmt = {"markdown": "md", "text": "txt", "htm": "html"}.get(fmt, fmt)
-    if fmt not in export.FORMATS:
-        raise PaperLensError(f"Unknown format {fmt!r}; choose one of {', '.join(export.FORMATS)}.")
-    if fmt in ("docx", "xlsx", "csv") and not args.output:
+    try:
+        spec = export.get(fmt)
+    except PaperLensError:
+        names = ", ".join(f.name for f in export.formats())
+        raise PaperLensError(f"Unknown format {fmt!r}; choose one of {names}.") from None
+    fmt = spec.name
+    if spec.file_only and not args.output:
         raise PaperLensError(f"The {fmt} format is a file: give it a name with -o OUT.{fmt}.")
     engine = build_engine(args)
     library = None

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from paperlens.core.runs import Finish
-from paperlens.gui.markdown_view import TABLE_CSS, markdown_to_html
+from paperlens.gui.markdown_view import TABLE_CSS, view_html
 from paperlens.gui.session import ChatTurn
 
 SCOPES = (("page", "This page"), ("document", "Whole document"))
@@ -139,7 +139,7 @@ class AskPane(QWidget):
             if turn.error:
                 parts.append(f"<p style='color:#c0392b'>{escape(turn.error)}</p>")
             elif turn.answer:
-                parts.append(f"<div>{markdown_to_html(turn.answer)}</div>")
+                parts.append(f"<div>{view_html(turn.answer)}</div>")
             elif turn.finish is None:
                 parts.append("<p style='color:gray'><i>Thinking…</i></p>")
             footer = turn_footer(turn)

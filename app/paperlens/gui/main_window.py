@@ -1555,21 +1555,12 @@ class MainWindow(QMainWindow):
             self.notice.show_info("Nothing to export yet: parse some pages first.")
             return
         try:
-            from paperlens.core import export
+            from paperlens.core.results import export
         except ImportError:
             self.notice.show_error("Exporting is not available in this installation.")
             return
-        formats = list(getattr(export, "FORMATS", ("md",)))
-        labels = {
-            "md": "Markdown",
-            "json": "JSON",
-            "html": "HTML",
-            "txt": "Plain text",
-            "docx": "Word",
-            "xlsx": "Excel (tables)",
-            "csv": "CSV (tables)",
-        }
-        filters = [f"{labels.get(f, f.upper())} (*.{f})" for f in formats]
+        formats = [f.name for f in export.formats()]
+        filters = [f.file_filter for f in export.formats()]
         base = Path(s.path).with_suffix("") if s.path else Path.home() / Path(s.title).stem
         path, chosen = QFileDialog.getSaveFileName(self, "Export", f"{base}.md", ";;".join(filters))
         if not path:
@@ -1579,11 +1570,11 @@ class MainWindow(QMainWindow):
         guess = getattr(export, "guess_format", lambda _p: None)(target)
         fmt = guess or (formats[filters.index(chosen)] if chosen in filters else "md")
         if guess is None:
-            target = target.with_name(f"{target.name}.{fmt}")
+            target = target.with_name(f"{target.name}{export.get(fmt).extension}")
         self.export_to(result, fmt, target)
 
     def export_to(self, result, fmt: str, path: Path) -> None:
-        from paperlens.core import export
+        from paperlens.core.results import export
 
         def done(written) -> None:
             names = ", ".join(str(p) for p in (written or [path]))

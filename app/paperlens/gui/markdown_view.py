@@ -1,7 +1,8 @@
 """The Markdown tab: the page's Markdown rendered, with a toggle to the editable source.
 
 Why markdown-it and not QTextDocument.setMarkdown: the model writes HTML tables when cells span rows or columns, and
-Qt's Markdown importer drops raw HTML blocks; markdown-it passes them through and Qt's HTML subset draws them.
+Qt's Markdown importer drops raw HTML blocks. The core's dialect (`core.results.markdown`, the one the exports use)
+rebuilds every table from its grid and keeps formulas intact, and Qt's HTML subset draws the result.
 
 Streaming text arrives every ~40 ms. Rendering cost grows with the page, so the pane measures each render and waits a
 few times that long before the next one: a long page never makes the GUI thread spend most of its time re-rendering.
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import re
 import time
-from functools import lru_cache
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QFont, QFontDatabase, QGuiApplication, QTextCursor
@@ -34,32 +34,22 @@ pre, code { font-family: monospace; }
 """
 
 
-@lru_cache(maxsize=1)
-def _markdown_it():
-    from markdown_it import MarkdownIt
-
-    return MarkdownIt("commonmark", {"html": True, "breaks": False}).enable(["table", "strikethrough"])
-
-
 def warm_up() -> None:
-    """Build the Markdown parsers once, off the GUI thread: the first use costs about 90 ms (imports, rule tables),
+    """Build the Markdown dialect once, off the GUI thread: the first use costs about 90 ms (imports, rule tables),
     which would otherwise land on the GUI thread the moment the first streamed text arrives."""
-    markdown_to_html("# a\n\n| a | b |\n|---|---|\n| 1 | 2 |\n")
-    try:
-        from paperlens.core.tables import extract_tables
-
-        extract_tables("| a | b |\n|---|---|\n| 1 | 2 |\n")
-    except ImportError:
-        pass
+    view_html("# a\n\n| a | b |\n|---|---|\n| 1 | 2 |\n")
 
 
 _TABLE_TAG = re.compile(r"<table(\s[^>]*)?>", re.IGNORECASE)
 
 
-def markdown_to_html(text: str) -> str:
-    """Markdown (with raw HTML tables) to the HTML subset QTextBrowser draws, tables given visible borders."""
+def view_html(text: str) -> str:
+    """Markdown to the HTML subset QTextBrowser draws, in core's dialect (`results.markdown`), tables with borders."""
+    # imported here: markdown-it is not needed to open the window
+    from paperlens.core.results.markdown import markdown_to_html
+
     try:
-        html = _markdown_it().render(text)
+        html = markdown_to_html(text)
     except Exception:  # never let odd model output break the view: show it as plain text instead
         from html import escape
 
@@ -200,7 +190,7 @@ class MarkdownPane(QWidget):
         at_end = bar.value() >= bar.maximum() - 4
         keep = bar.value()
         if self._text.strip():
-            self.browser.setHtml(markdown_to_html(self._text))
+            self.browser.setHtml(view_html(self._text))
         else:
             from html import escape
 

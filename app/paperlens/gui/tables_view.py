@@ -31,7 +31,7 @@ def extract(markdown: str) -> list:
     if not markdown.strip():
         return []
     try:
-        from paperlens.core.tables import extract_tables
+        from paperlens.core.results.tables import extract_tables
     except ImportError:  # the core's table reader is not installed yet: show no tables rather than fail
         return []
     try:

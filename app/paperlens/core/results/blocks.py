@@ -3,7 +3,7 @@
 Word and plain text are not trees of nested containers the way HTML is: a Word document is a sequence of paragraphs,
 each with a style and an indent. So the Word and text writers do not walk markdown-it's nested tokens themselves;
 they draw this flat list, where every paragraph already knows its list depth, bullet or number, and quote depth.
-Tables come from `tables.parse_blocks`, so they are the same tables the spreadsheet exports write.
+Tables come from `tables.parse_blocks` (the dialect of `results.markdown`), so they are the same tables the spreadsheet exports write.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from markdown_it.token import Token
 
-from paperlens.core.tables import TABLE_TOKEN, Table, _tag_name, html_to_text, parse_blocks
+from paperlens.core.results.tables import TABLE_TOKEN, Table, _tag_name, html_to_text, parse_blocks
 
 
 @dataclass

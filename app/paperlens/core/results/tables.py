@@ -21,17 +21,13 @@ import html
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from html.parser import HTMLParser
 from typing import NamedTuple
 
-from markdown_it import MarkdownIt
 from markdown_it.token import Token
-from mdit_py_plugins.dollarmath import dollarmath_plugin
 
-TABLE_TOKEN = (
-    "paperlens_table"  # token type of a folded table in `parse_blocks` output; `token.meta["table"]`
-)
+from paperlens.core.results import markdown as dialect
+from paperlens.core.results.markdown import TABLE_TOKEN
 
 # HTML's own limits (https://html.spec.whatwg.org/#attr-tdth-colspan): a model that writes colspan="100000" must
 # not make us build a grid of a million cells.
@@ -190,24 +186,10 @@ def _html_text(text: str) -> str:
     return html.escape(text).replace("\n", "<br>")
 
 
-# --- the Markdown parser ---------------------------------------------------------------------------------------------
-@lru_cache(maxsize=1)
-def markdown_parser() -> MarkdownIt:
-    """The one Markdown dialect PaperLens reads: CommonMark + pipe tables + strikethrough + $ math, HTML allowed.
-
-    Math matters for more than display: without the math rule, `$a_1 + b_1$` would lose its underscores to emphasis
-    in every export. Spaces right inside the dollars and digits right after the closing one are not math, so prices
-    such as "$5 and $6" stay text (Pandoc's rule).
-    """
-    md = MarkdownIt("commonmark", {"html": True})
-    md.enable(["table", "strikethrough"])
-    md.use(dollarmath_plugin, allow_space=False, allow_digits=False, double_inline=True)
-    return md
-
-
+# --- entry points ----------------------------------------------------------------------------------------------------
 def parse_blocks(markdown: str) -> list[Token]:
     """markdown-it's block tokens for `markdown`, each table replaced by one `TABLE_TOKEN` carrying its `Table`."""
-    tokens = markdown_parser().parse(markdown)
+    tokens = dialect.tokens(markdown)
     return _Folder(markdown).fold(tokens)
 
 

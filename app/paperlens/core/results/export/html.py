@@ -1,0 +1,148 @@
+"""The HTML export: a standalone page per document, the model's raw HTML sanitised.
+
+The model's output comes from a scanned page, which anyone can write: an exported HTML file must not run a script or
+load anything from the network because a document said `<script>` or `<img src=...>`. The Markdown is drawn by the
+shared dialect (`results.markdown`), with this module's sanitiser for raw HTML.
+"""
+
+from __future__ import annotations
+
+import html
+
+from paperlens.core.results.export.markdown import close_open_blocks
+from paperlens.core.results.export.registry import ExportFormat, register
+from paperlens.core.results.export.shared import doc_title, stop_reason
+from paperlens.core.results.markdown import markdown_to_html
+from paperlens.core.runs import DocumentResult
+
+_INLINE_TAGS = {
+    "b",
+    "strong",
+    "i",
+    "em",
+    "u",
+    "s",
+    "del",
+    "sup",
+    "sub",
+    "br",
+    "code",
+    "mark",
+    "small",
+    "span",
+}
+_BLOCK_TAGS = {"p", "div", "ul", "ol", "li", "blockquote", "pre", "hr", "h1", "h2", "h3", "h4", "h5", "h6"}
+_DROP_CONTENT = {
+    "script",
+    "style",
+    "iframe",
+    "object",
+    "embed",
+    "template",
+    "noscript",
+    "svg",
+    "math",
+    "head",
+}
+
+_CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; max-width: 52rem; margin: 2rem auto;
+       padding: 0 1rem; line-height: 1.5; color: #1b1b1b; }
+table { border-collapse: collapse; margin: 1rem 0; }
+th, td { border: 1px solid #999; padding: .25rem .5rem; vertical-align: top; }
+th { background: #f0f0f0; }
+caption { font-weight: bold; padding: .25rem; }
+pre { background: #f6f6f6; padding: .5rem; overflow-x: auto; }
+.page-label { color: #777; font-size: .85rem; border-top: 1px solid #ccc; padding-top: .5rem; margin-top: 2rem; }
+.note { color: #9a3d00; font-style: italic; }
+.math { font-family: "Cambria Math", "STIX Two Math", serif; }
+@media print { section.page { break-after: page; } .page-label { display: none; } }
+"""
+
+
+class _Sanitizer:
+    """Lets through the model's harmless formatting tags, without attributes; drops everything else.
+
+    The model's output comes from a scanned page, which anyone can write: an exported HTML file must not run a
+    script or load anything from the network because a document said `<script>` or `<img src=...>`.
+    """
+
+    def __init__(self, allowed: set[str]) -> None:
+        from html.parser import HTMLParser
+
+        outer = self
+
+        class _P(HTMLParser):
+            def handle_starttag(self, tag, attrs):
+                outer._start(tag)
+
+            def handle_startendtag(self, tag, attrs):
+                outer._start(tag)
+
+            def handle_endtag(self, tag):
+                outer._end(tag)
+
+            def handle_data(self, data):
+                if not outer.drop:
+                    outer.out.append(html.escape(data))
+
+        self.allowed = allowed
+        self.out: list[str] = []
+        self.drop = 0
+        self.parser = _P(convert_charrefs=True)
+
+    def _start(self, tag: str) -> None:
+        if tag in _DROP_CONTENT:
+            self.drop += 1
+        elif not self.drop and tag in self.allowed:
+            self.out.append(f"<{tag}>")
+
+    def _end(self, tag: str) -> None:
+        if tag in _DROP_CONTENT:
+            self.drop = max(0, self.drop - 1)
+        elif not self.drop and tag in self.allowed and tag not in ("br", "hr"):
+            self.out.append(f"</{tag}>")
+
+    def run(self, fragment: str) -> str:
+        try:
+            self.parser.feed(fragment)
+            self.parser.close()
+        except Exception:
+            return html.escape(fragment)
+        return "".join(self.out)
+
+
+def sanitize_html(fragment: str, *, inline: bool = False) -> str:
+    """Only the harmless formatting tags of `fragment`, without attributes; everything else dropped or escaped."""
+    return _Sanitizer(_INLINE_TAGS if inline else _INLINE_TAGS | _BLOCK_TAGS).run(fragment)
+
+
+def render_html(doc: DocumentResult) -> str:
+    """A standalone HTML file: one <section> per page, a small stylesheet, no scripts and no remote resources."""
+    title = html.escape(doc_title(doc))
+    body: list[str] = []
+    for page in doc.pages:
+        body.append(f'<section class="page" id="page-{page.page}">')
+        body.append(f'<p class="page-label">Page {page.page}</p>')
+        if page.error:
+            body.append(f'<p class="note">This page could not be converted: {html.escape(page.error)}</p>')
+        else:
+            body.append(markdown_to_html(close_open_blocks(page.markdown), sanitize=sanitize_html))
+            reason = stop_reason(page)
+            if reason:
+                body.append(
+                    f'<p class="note">This page stopped early because {reason}; its text may be incomplete.</p>'
+                )
+        body.append("</section>")
+    csp = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+    return (
+        '<!DOCTYPE html>\n<html>\n<head>\n<meta charset="utf-8">\n'
+        f'<meta http-equiv="Content-Security-Policy" content="{csp}">\n'
+        '<meta name="generator" content="PaperLens">\n'
+        f"<title>{title}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
+        + "\n".join(body)
+        + "\n</body>\n</html>\n"
+    )
+
+
+FORMAT = register(ExportFormat("html", "HTML", (".html", ".htm"), render=render_html))

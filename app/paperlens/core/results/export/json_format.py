@@ -1,0 +1,49 @@
+"""The JSON export: source, title, totals, every page's Markdown and stats, the joined Markdown and the tables."""
+
+from __future__ import annotations
+
+import json
+
+from paperlens.core.results.export.markdown import render_markdown
+from paperlens.core.results.export.registry import ExportFormat, register
+from paperlens.core.results.export.shared import document_tables, stop_reason
+from paperlens.core.runs import DocumentResult
+
+JSON_FORMAT_VERSION = 1
+
+
+def document_stats(doc: DocumentResult) -> dict:
+    """Totals over the document's pages (each page keeps its own run stats)."""
+    pages = doc.pages
+    return {
+        "pages": len(pages),
+        "pages_from_cache": sum(1 for p in pages if p.cached),
+        "pages_failed": sum(1 for p in pages if p.error),
+        "pages_incomplete": sum(1 for p in pages if stop_reason(p)),
+        "image_tokens": sum(p.stats.image_tokens for p in pages),
+        "prompt_tokens": sum(p.stats.prompt_tokens for p in pages),
+        "generated_tokens": sum(p.stats.generated_tokens for p in pages),
+        "wall_s": round(sum(p.stats.wall_s for p in pages if not p.cached), 3),
+    }
+
+
+def to_json_data(doc: DocumentResult) -> dict:
+    """The JSON export as a dict: source, title, totals, pages (Markdown + stats each), the joined Markdown, tables."""
+    return {
+        "format": "paperlens-document",
+        "version": JSON_FORMAT_VERSION,
+        "source": doc.source,
+        "title": doc.title,
+        "stats": document_stats(doc),
+        "pages": [p.to_dict() for p in doc.pages],
+        "markdown": render_markdown(doc),
+        "tables": [{"page": t.page, "index": t.index, **t.table.to_dict()} for t in document_tables(doc)],
+    }
+
+
+def to_json(doc: DocumentResult) -> str:
+    """The JSON export as text (what `-o r.json` writes and stdout gets)."""
+    return json.dumps(to_json_data(doc), ensure_ascii=False, indent=2) + "\n"
+
+
+FORMAT = register(ExportFormat("json", "JSON", (".json",), render=to_json))
