@@ -1,5 +1,11 @@
 """Every prompt PaperLens sends, in one place, versioned.
 
+Tasks are registered by kind: a new page task (locate boxes, summarise...) is one module that calls `register_task`
+with its prompt, and every engine runs it through `build_prompt` unchanged:
+
+    register_task(TaskSpec("summary", uses_image=True, build=lambda task: PromptParts(PAGE_PREFIX, "...")))
+    engine.run(Task("summary"), page.image)
+
 Bump PROMPT_VERSION whenever a prompt's wording changes: cached results are keyed by it, so a new wording re-runs
 pages instead of serving answers to the old question.
 
@@ -9,7 +15,9 @@ empty think block after the assistant header.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import Enum
 
 PROMPT_VERSION = 1
 
@@ -34,9 +42,17 @@ ASK_DOCUMENT_SYSTEM = (
 )
 
 
+class TaskKind(str, Enum):
+    """The built-in tasks. A `str` enum, so `Task("parse").kind == TaskKind.PARSE` and cache keys stay text."""
+
+    PARSE = "parse"  # the page image to Markdown
+    ASK = "ask"  # a question about the page image
+    ASK_DOCUMENT = "ask_document"  # a question about the document's text (no image)
+
+
 @dataclass(frozen=True)
 class Task:
-    """What to do with a page. `kind` is "parse", "ask" (about the page image) or "ask_document" (text only)."""
+    """What to do: a registered task kind plus its inputs. The engines run any registered kind."""
 
     kind: str
     question: str = ""
@@ -44,26 +60,25 @@ class Task:
     context: str = ""  # for ask_document: the document's text with [Page N] markers
     max_tokens: int | None = None
 
+    def __post_init__(self) -> None:
+        # keep the kind plain text: it goes into cache keys and f-strings, where an enum would print its name
+        object.__setattr__(self, "kind", getattr(self.kind, "value", self.kind))
+
+    @property
+    def spec(self) -> TaskSpec:
+        try:
+            return _TASKS[self.kind]
+        except KeyError:
+            raise ValueError(f"Unknown task kind: {self.kind!r}") from None
+
     @property
     def uses_image(self) -> bool:
-        return self.kind in ("parse", "ask")
+        return self.spec.uses_image
 
     @property
     def cache_name(self) -> str:
         """The task's part of a result's cache key."""
-        return f"{self.kind}-v{PROMPT_VERSION}"
-
-
-def parse_task(max_tokens: int | None = None) -> Task:
-    return Task("parse", max_tokens=max_tokens)
-
-
-def ask_task(question: str, history: tuple[tuple[str, str], ...] = (), max_tokens: int | None = None) -> Task:
-    return Task("ask", question=question.strip(), history=tuple(history), max_tokens=max_tokens)
-
-
-def ask_document_task(question: str, context: str, history: tuple[tuple[str, str], ...] = ()) -> Task:
-    return Task("ask_document", question=question.strip(), history=tuple(history), context=context)
+        return f"{self.kind}-v{self.spec.version}"
 
 
 @dataclass(frozen=True)
@@ -79,6 +94,43 @@ class PromptParts:
     image: bool = field(default=True)
 
 
+@dataclass(frozen=True)
+class TaskSpec:
+    """A kind of task: its prompt, whether it looks at the page image, and its prompt version (for cache keys)."""
+
+    kind: str
+    build: Callable[[Task], PromptParts]
+    uses_image: bool = True
+    version: int = PROMPT_VERSION
+
+
+_TASKS: dict[str, TaskSpec] = {}
+
+
+def register_task(spec: TaskSpec) -> None:
+    _TASKS[getattr(spec.kind, "value", spec.kind)] = spec
+
+
+def unregister_task(kind: str) -> None:
+    _TASKS.pop(kind, None)
+
+
+def build_prompt(task: Task) -> PromptParts:
+    return task.spec.build(task)
+
+
+def parse_task(max_tokens: int | None = None) -> Task:
+    return Task(TaskKind.PARSE, max_tokens=max_tokens)
+
+
+def ask_task(question: str, history: tuple[tuple[str, str], ...] = (), max_tokens: int | None = None) -> Task:
+    return Task(TaskKind.ASK, question=question.strip(), history=tuple(history), max_tokens=max_tokens)
+
+
+def ask_document_task(question: str, context: str, history: tuple[tuple[str, str], ...] = ()) -> Task:
+    return Task(TaskKind.ASK_DOCUMENT, question=question.strip(), history=tuple(history), context=context)
+
+
 def _assistant_turn(answer: str | None = None) -> str:
     head = f"{IM_START}assistant\n{THINK_OFF}"
     return head if answer is None else f"{head}{answer}{IM_END}\n"
@@ -88,28 +140,32 @@ def _system(text: str) -> str:
     return f"{IM_START}system\n{text}{IM_END}\n"
 
 
-def build_prompt(task: Task) -> PromptParts:
-    if task.kind == "parse":
-        return PromptParts(
-            before=PAGE_PREFIX,
-            after=f"\n{PARSE_INSTRUCTION}{IM_END}\n{_assistant_turn()}",
-        )
-    if task.kind == "ask":
-        if not task.question:
-            raise ValueError("The question is empty.")
-        turns = ""
-        first = True
-        for q, a in (*task.history, (task.question, None)):
-            prefix = f"\n{ASK_PAGE_HINT}\n" if first else f"{IM_START}user\n"
-            turns += f"{prefix}{q}{IM_END}\n{_assistant_turn(a)}"
-            first = False
-        return PromptParts(before=PAGE_PREFIX, after=turns)
-    if task.kind == "ask_document":
-        if not task.question:
-            raise ValueError("The question is empty.")
-        text = _system(f"{ASK_DOCUMENT_SYSTEM}\n\n{task.context}")
-        for q, a in task.history:
-            text += f"{IM_START}user\n{q}{IM_END}\n{_assistant_turn(a)}"
-        text += f"{IM_START}user\n{task.question}{IM_END}\n{_assistant_turn()}"
-        return PromptParts(before=text, after="", image=False)
-    raise ValueError(f"Unknown task kind: {task.kind!r}")
+def _parse_prompt(task: Task) -> PromptParts:
+    return PromptParts(before=PAGE_PREFIX, after=f"\n{PARSE_INSTRUCTION}{IM_END}\n{_assistant_turn()}")
+
+
+def _ask_prompt(task: Task) -> PromptParts:
+    if not task.question:
+        raise ValueError("The question is empty.")
+    turns = ""
+    first = True
+    for q, a in (*task.history, (task.question, None)):
+        prefix = f"\n{ASK_PAGE_HINT}\n" if first else f"{IM_START}user\n"
+        turns += f"{prefix}{q}{IM_END}\n{_assistant_turn(a)}"
+        first = False
+    return PromptParts(before=PAGE_PREFIX, after=turns)
+
+
+def _ask_document_prompt(task: Task) -> PromptParts:
+    if not task.question:
+        raise ValueError("The question is empty.")
+    text = _system(f"{ASK_DOCUMENT_SYSTEM}\n\n{task.context}")
+    for q, a in task.history:
+        text += f"{IM_START}user\n{q}{IM_END}\n{_assistant_turn(a)}"
+    text += f"{IM_START}user\n{task.question}{IM_END}\n{_assistant_turn()}"
+    return PromptParts(before=text, after="", image=False)
+
+
+register_task(TaskSpec(TaskKind.PARSE, _parse_prompt))
+register_task(TaskSpec(TaskKind.ASK, _ask_prompt))
+register_task(TaskSpec(TaskKind.ASK_DOCUMENT, _ask_document_prompt, uses_image=False))
