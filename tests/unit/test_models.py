@@ -161,3 +161,37 @@ def test_failed_derivation_leaves_no_file(tmp_path, monkeypatch):
         derive_4x_projector(inspect_gguf(src))
     assert "No space left" in str(err.value) or "disk space" in str(err.value)
     assert [p.name for p in tmp_path.iterdir()] == ["mmproj.gguf"]
+
+
+def _odd_projector(path: Path, key: str, add) -> Path:
+    w = gguf.GGUFWriter(path, "clip")
+    w.add_string("clip.projector_type", "minicpmv4_6")
+    add(w, key)
+    w.add_tensor("v.patch_embd.weight", np.zeros((8, 3, 14, 14), dtype=np.float16))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    return path
+
+
+@pytest.mark.parametrize(
+    "key, add",
+    [
+        ("general.alignment", lambda w, k: w.add_uint32(k, 0)),  # was ZeroDivisionError for the whole folder
+        (SCALE_KEY, lambda w, k: w.add_array(k, [2, 4])),  # was TypeError for the whole folder
+        (SCALE_KEY, lambda w, k: w.add_string(k, "4")),
+    ],
+    ids=["zero-alignment", "array-scale", "string-scale"],
+)
+def test_one_odd_file_is_listed_as_bad_and_the_rest_are_used(tmp_path, key, add):
+    # GIVEN a good text model and projector, and one projector with odd metadata beside them
+    write_text(tmp_path / "text.gguf")
+    write_projector(tmp_path / "proj.gguf")
+    _odd_projector(tmp_path / "odd.gguf", key, add)
+    # WHEN the folder is scanned
+    found = scan_model_dir(tmp_path)
+    # THEN the good pair is ready and the odd file carries a reason instead of breaking the scan
+    odd = next(f for f in found.files if f.path.name == "odd.gguf")
+    assert found.complete and found.projectors["16x"].path.name == "proj.gguf"
+    assert odd.problem and not odd.usable

@@ -140,7 +140,9 @@ def read_header(path: str | os.PathLike) -> GGUFHeader:
             ggml_type = cur.unpack("<I")
             offset = cur.unpack("<Q")
             header.tensors.append(TensorInfo(name, shape, ggml_type, offset))
-        alignment = int(header.kv.get("general.alignment", 32))
+        alignment = header.kv.get("general.alignment", 32)
+        if not isinstance(alignment, int) or not 1 <= alignment <= 1 << 20:
+            raise GGUFFormatError(f"implausible tensor alignment {alignment!r}")
         pos = f.tell()
         header.data_start = pos + (-pos % alignment)
         if header.data_start > size and header.tensors:

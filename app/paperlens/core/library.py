@@ -363,7 +363,7 @@ class Library:
                     "VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (key, title, int(page_count), size, mtime, now, now),
                 )
-                return int(cur.lastrowid)
+                return _inserted_id(cur)
             doc_id = int(row["id"])
             if (row["file_size"], row["file_mtime_ns"]) != (size, mtime):
                 conn.execute("DELETE FROM pages WHERE document_id=?", (doc_id,))
@@ -466,7 +466,7 @@ class Library:
                     time.time(),
                 ),
             )
-            return int(cur.lastrowid)
+            return _inserted_id(cur)
 
     def qa_history(
         self, source: str | os.PathLike | int, *, page: int | None = None, limit: int = 500
@@ -525,11 +525,17 @@ class Library:
             "INSERT INTO documents (path, title, page_count, added_at, opened_at) VALUES (?, '', 0, ?, ?)",
             (_source_key(source), now, now),
         )
-        return int(cur.lastrowid)
+        return _inserted_id(cur)
 
 
 class _TooNew(Exception):
     """The database's schema is newer than this PaperLens knows."""
+
+
+def _inserted_id(cur: sqlite3.Cursor) -> int:
+    if cur.lastrowid is None:  # sqlite3 sets it after every INSERT; None would be a bug of ours
+        raise LibraryError("The library did not record a new row.")
+    return int(cur.lastrowid)
 
 
 def _close_quietly(conn: sqlite3.Connection | None) -> None:

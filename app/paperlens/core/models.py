@@ -53,6 +53,12 @@ def resolve_model_dir(explicit: str | os.PathLike | None = None, setting: str | 
     return default_model_dir()
 
 
+def _whole_number(value: object) -> int | None:
+    """A metadata value that must be a plain integer; anything else (an array, a string, a float) counts as absent,
+    so one odd file is reported as unusable instead of breaking the scan of the whole folder."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 @dataclass
 class ModelFile:
     """One `.gguf` file and what its metadata says."""
@@ -135,8 +141,8 @@ def inspect_gguf(path: str | os.PathLike) -> ModelFile:
     )
     if arch == "clip":
         info.projector_type = str(kv.get("clip.projector_type") or "")
-        info.scale_factor = kv.get(SCALE_KEY)
-        info.embedding_length = kv.get("clip.vision.projection_dim")
+        info.scale_factor = _whole_number(kv.get(SCALE_KEY))
+        info.embedding_length = _whole_number(kv.get("clip.vision.projection_dim"))
         info.has_merger = any(t.name.startswith(MERGER_PREFIX) for t in header.tensors)
         if info.projector_type == PROJECTOR_TYPE:
             info.kind = "projector"
@@ -150,7 +156,7 @@ def inspect_gguf(path: str | os.PathLike) -> ModelFile:
             info.problem = f"a projector of another model ({info.projector_type or 'unknown type'})"
     elif arch == TEXT_ARCH:
         info.kind = "text"
-        info.embedding_length = kv.get(f"{TEXT_ARCH}.embedding_length")
+        info.embedding_length = _whole_number(kv.get(f"{TEXT_ARCH}.embedding_length"))
     elif arch:
         info.problem = f"a text model of another architecture ({arch}), not MiniCPM-V 4.6"
     else:
@@ -260,7 +266,7 @@ def scan_model_dir(folder: str | os.PathLike) -> ModelSet:
     if texts:
         found.text = texts[0]
     for f in found.files:
-        if f.kind != "projector" or not f.usable or f.mode in found.projectors:
+        if f.kind != "projector" or not f.usable or f.mode is None or f.mode in found.projectors:
             continue
         if found.text and found.text.embedding_length and f.embedding_length != found.text.embedding_length:
             continue
@@ -269,7 +275,7 @@ def scan_model_dir(folder: str | os.PathLike) -> ModelSet:
         return found
     # Projectors exist but none matches the text model: keep one so require() can say why.
     for f in found.files:
-        if f.kind == "projector" and f.usable:
+        if f.kind == "projector" and f.usable and f.mode is not None:
             found.projectors.setdefault(f.mode, f)
     return found
 

@@ -153,7 +153,7 @@ def parse_pages(
             run = engine.run(
                 task,
                 src.page.image,
-                on_chunk=(lambda piece, n=src.number: cb.on_chunk(n, piece)) if cb.on_chunk else None,
+                on_chunk=_page_chunks(cb.on_chunk, src.number),
                 cancel=cancel,
                 page_key=src.page.image_hash,
             )
@@ -170,6 +170,13 @@ def parse_pages(
         if run.cancelled:
             break
     return result
+
+
+def _page_chunks(on_chunk: Callable[[int, str], None] | None, number: int) -> Callable[[str], None] | None:
+    """The engine streams bare pieces; the callbacks want to know which page each piece belongs to."""
+    if on_chunk is None:
+        return None
+    return lambda piece: on_chunk(number, piece)
 
 
 def _page_done(

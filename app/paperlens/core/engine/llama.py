@@ -112,10 +112,11 @@ class LlamaEngine(VisionEngine):
         self.models = models
         self.config = config or EngineConfig()
         self.info = EngineInfo()
-        self._llama = None
-        self._mtmd = None
-        self._mtmd_cpp = None
-        self._llama_cpp = None
+        # llama-cpp-python's objects and modules, untyped; set by load(), None while not loaded
+        self._llama: Any = None
+        self._mtmd: Any = None
+        self._mtmd_cpp: Any = None
+        self._llama_cpp: Any = None
         self._text: ModelFile | None = None
         self._projector: ModelFile | None = None
         self._states: OrderedDict[str, _PageState] = OrderedDict()

@@ -340,6 +340,7 @@ class _Folder:
         while i < len(tokens):
             tok = tokens[i]
             if pending is not None:
+                assert pending_tok is not None  # set together with `pending`
                 if tok.type == "html_block":
                     rest = pending.feed(tok.content)
                     if pending.done:
@@ -368,7 +369,7 @@ class _Folder:
                 continue
             out.append(tok)
             i += 1
-        if pending is not None:
+        if pending is not None and pending_tok is not None:
             out.extend(_table_token(t, pending_tok.map, pending_tok.level) for t in pending.finish())
         return out
 

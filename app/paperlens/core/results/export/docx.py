@@ -48,7 +48,9 @@ class _DocxWriter:
         self.doc = document
         self.align = align
         self.pt = pt
-        self.list_nums: dict[tuple[int, str], int] = {}  # (list id, style) -> w:numId restarting at 1
+        self.list_nums: dict[
+            tuple[int, str | None], int | None
+        ] = {}  # (list id, style) -> w:numId restarting at 1
 
     def note(self, text: str) -> None:
         p = self.doc.add_paragraph()
@@ -108,7 +110,7 @@ class _DocxWriter:
             return "Quote"
         return None
 
-    def _number(self, paragraph, b: Block, style: str) -> None:
+    def _number(self, paragraph, b: Block, style: str | None) -> None:
         """Word continues numbering across every list of one style; give each Markdown list its own count."""
         try:
             key = (b.list_id, style)
@@ -125,7 +127,7 @@ class _DocxWriter:
         except Exception:  # the numbering is cosmetic; the style's own numbering remains
             return
 
-    def _new_num(self, style: str, start: int) -> int | None:
+    def _new_num(self, style: str | None, start: int) -> int | None:
         st = self.doc.styles[style]
         ppr = st.element.pPr
         if ppr is None or ppr.numPr is None or ppr.numPr.numId is None:
