@@ -11,6 +11,9 @@ halfway must keep every page it finished. SQLite gives both in one file, with at
 - A damaged database never stops the app: it is moved aside as `library.sqlite3.corrupt-<timestamp>` and a fresh
   library is started; `notice` says so in a sentence the window or CLI shows. When the file cannot be opened at all
   (read-only home, a newer PaperLens's format), the library runs in memory for the session, and `notice` says that.
+
+Kept whole although over 600 lines: one connection and one lock serve every table (results, documents, pages,
+edits, Q&A), and splitting the class would split that guarantee.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from pathlib import Path
 from paperlens.core.errors import LibraryError
 from paperlens.core.runs import COMPLETE_FINISHES, Finish, RunResult, RunStats
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the edits table
 DB_NAME = "library.sqlite3"
 ENV_PATH = "PAPERLENS_LIBRARY"  # a database file to use instead of the default (tests, portable setups)
 
@@ -76,6 +79,15 @@ CREATE TABLE IF NOT EXISTS qa (
     created_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS qa_by_document ON qa(document_id, created_at);
+CREATE TABLE IF NOT EXISTS edits (
+    image_hash TEXT NOT NULL,
+    task TEXT NOT NULL,
+    text TEXT NOT NULL,
+    base_model_id TEXT NOT NULL DEFAULT '',
+    base_mode TEXT NOT NULL DEFAULT '',
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (image_hash, task)
+) WITHOUT ROWID;
 """
 
 
@@ -101,6 +113,20 @@ class ResultKey:
     model_id: str
     mode: str
     task: str
+
+
+@dataclass(frozen=True)
+class Edit:
+    """A user's own text for a page, kept apart from the model's result (which stays in `results`, untouched).
+
+    Keyed by the page image and the task only, not the model or mode: the user's correction of a page is true
+    whichever model read it, so it survives a mode switch and a model update. `base_*` say which result it was made on.
+    """
+
+    text: str
+    base_model_id: str = ""
+    base_mode: str = ""
+    updated_at: float = 0.0
 
 
 @dataclass
@@ -338,6 +364,53 @@ class Library:
                 return conn.execute("DELETE FROM results").rowcount
             return conn.execute("DELETE FROM results WHERE image_hash=?", (image_hash,)).rowcount
 
+    # -- the user's edits -------------------------------------------------------------------------------------------
+    def put_edit(self, image_hash: str, task: str, text: str, *, base: ResultKey | None = None) -> None:
+        """Saves a hand edit of a page's text, committed before this returns (a crash right after keeps it)."""
+        with self._db() as conn:
+            conn.execute(
+                "INSERT INTO edits (image_hash, task, text, base_model_id, base_mode, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (image_hash, task) DO UPDATE SET text=excluded.text, "
+                "base_model_id=excluded.base_model_id, base_mode=excluded.base_mode, updated_at=excluded.updated_at",
+                (
+                    image_hash,
+                    task,
+                    text,
+                    base.model_id if base else "",
+                    base.mode if base else "",
+                    time.time(),
+                ),
+            )
+
+    def get_edit(self, image_hash: str, task: str) -> Edit | None:
+        with self._db() as conn:
+            row = conn.execute(
+                "SELECT text, base_model_id, base_mode, updated_at FROM edits WHERE image_hash=? AND task=?",
+                (image_hash, task),
+            ).fetchone()
+        return _edit(row) if row is not None else None
+
+    def revert_edit(self, image_hash: str, task: str) -> bool:
+        """Drops the hand edit (the model's result shows again); True when there was one."""
+        with self._db() as conn:
+            return (
+                conn.execute("DELETE FROM edits WHERE image_hash=? AND task=?", (image_hash, task)).rowcount
+                > 0
+            )
+
+    def page_edits(self, source: str | os.PathLike | int, task: str) -> dict[int, Edit]:
+        """A document's edited pages, by page number, without rendering a page."""
+        sql = (
+            "SELECT p.number, e.text, e.base_model_id, e.base_mode, e.updated_at FROM pages p "
+            "JOIN edits e ON e.image_hash = p.image_hash WHERE p.document_id=? AND e.task=?"
+        )
+        with self._db() as conn:
+            row = self._document_row(conn, source)
+            if row is None:
+                return {}
+            rows = conn.execute(sql, (row["id"], task)).fetchall()
+        return {int(r["number"]): _edit(r) for r in rows}
+
     # -- documents --------------------------------------------------------------------------------------------------
     def add_document(self, path: str | os.PathLike, page_count: int, *, title: str = "") -> int:
         """Records that a document was opened (now); returns its id.
@@ -554,6 +627,10 @@ def _result(row: sqlite3.Row) -> RunResult:
     except (ValueError, TypeError):
         stats = RunStats()
     return RunResult(text=row["text"], finish=finish, stats=stats)
+
+
+def _edit(row: sqlite3.Row) -> Edit:
+    return Edit(row["text"], row["base_model_id"], row["base_mode"], float(row["updated_at"]))
 
 
 def _document(row: sqlite3.Row) -> DocumentRecord:

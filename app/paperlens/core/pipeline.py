@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from paperlens.core.engine.contract import VisionEngine
 from paperlens.core.errors import DocumentError, EngineError, ImageDecodeError, PaperLensError
-from paperlens.core.library import Library, ResultKey
+from paperlens.core.library import Edit, Library, ResultKey
 from paperlens.core.page import Page
 from paperlens.core.prompts import Task, ask_task, parse_task
 from paperlens.core.runs import DocumentResult, Finish, PageResult, RunResult
@@ -137,10 +137,14 @@ def parse_pages(
             if source_name:  # lets a reopened document show its results before any page is rendered
                 library.set_page_hashes(source_name, {src.number: src.page.image_hash})
             key = result_key(src.page, engine, task)
+            edit = library.get_edit(src.page.image_hash, task.kind)
             cached = library.get(key) if use_cache else None
-            if cached is not None:
-                pr = PageResult(src.number, cached.text, cached.finish, cached.stats, cached=True)
-                _page_done(result, pr, cb, clock, None)
+            if cached is not None or (edit is not None and use_cache):
+                # a hand edit is served as it is, whichever mode or model is chosen now: the user's text wins
+                pr = PageResult(src.number, cached=True)
+                if cached is not None:
+                    pr.markdown, pr.finish, pr.stats = cached.text, cached.finish, cached.stats
+                _page_done(result, _with_edit(pr, edit), cb, clock, None)
                 progress(src.number)
                 continue
         if not engine.loaded:
@@ -165,11 +169,20 @@ def parse_pages(
         pr = PageResult(src.number, run.text, run.finish, run.stats)
         if library is not None and key is not None and (run.complete or run.text):
             library.put(key, run)  # a cancelled page is kept to show, never served as final
+            pr = _with_edit(pr, library.get_edit(src.page.image_hash, task.kind))
         _page_done(result, pr, cb, clock, time.perf_counter() - t0)
         progress(src.number)
         if run.cancelled:
             break
     return result
+
+
+def _with_edit(pr: PageResult, edit: Edit | None) -> PageResult:
+    """The user's hand edit of a page replaces the model's text in every result handed out (the model's text stays
+    in the library, and reverting the edit shows it again). A re-run never discards an edit."""
+    if edit is not None:
+        pr.markdown, pr.edited, pr.finish = edit.text, True, Finish.STOP
+    return pr
 
 
 def _page_chunks(on_chunk: Callable[[int, str], None] | None, number: int) -> Callable[[str], None] | None:

@@ -105,6 +105,7 @@ class PageResult:
     stats: RunStats = field(default_factory=RunStats)
     cached: bool = False  # served from the library without running the model
     error: str | None = None  # the user-facing sentence when this page failed
+    edited: bool = False  # `markdown` is the user's hand edit (the model's own text stays in the library)
 
     @property
     def ok(self) -> bool:
@@ -119,6 +120,8 @@ class PageResult:
             "stats": self.stats.to_dict(),
         }
         d["cached"] = self.cached
+        if self.edited:
+            d["edited"] = True
         if self.error:
             d["error"] = self.error
         return d

@@ -30,6 +30,8 @@ def docx_bytes(doc: DocumentResult) -> bytes:
         if page.error:
             writer.note(f"Page {page.page} could not be converted: {page.error}")
             continue
+        if page.edited:
+            writer.note(f"Page {page.page} was edited by hand.")
         for block in markdown_blocks(page.markdown):
             writer.block(block)
         reason = stop_reason(page)

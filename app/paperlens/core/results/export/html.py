@@ -123,7 +123,8 @@ def render_html(doc: DocumentResult) -> str:
     body: list[str] = []
     for page in doc.pages:
         body.append(f'<section class="page" id="page-{page.page}">')
-        body.append(f'<p class="page-label">Page {page.page}</p>')
+        edited = " · edited by hand" if page.edited else ""
+        body.append(f'<p class="page-label">Page {page.page}{edited}</p>')
         if page.error:
             body.append(f'<p class="note">This page could not be converted: {html.escape(page.error)}</p>')
         else:

@@ -62,7 +62,7 @@ def render_markdown(doc: DocumentResult) -> str:
     """
     parts: list[str] = []
     for page in doc.pages:
-        parts.append(_comment(f"Page {page.page}"))
+        parts.append(_comment(f"Page {page.page}" + (" (edited by hand)" if page.edited else "")))
         if page.error:
             parts.append(_comment(f"Page {page.page} could not be converted: {page.error}"))
             continue

@@ -41,7 +41,7 @@ def document_tables(doc: DocumentResult) -> list[PageTable]:
 
 def stop_reason(page: PageResult) -> str | None:
     """Why a page's text may be incomplete, or None when the model finished it."""
-    if page.error:
+    if page.error or page.edited:  # a hand edit is the user's own text: the model's stop no longer applies
         return None
     return page.finish.reason or None
 

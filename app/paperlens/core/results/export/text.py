@@ -71,7 +71,7 @@ def render_text(doc: DocumentResult) -> str:
     """Plain UTF-8 text: Markdown marks removed, lists and tables laid out, `[Page N]` before each page."""
     parts = []
     for page in doc.pages:
-        chunk = [f"[Page {page.page}]"]
+        chunk = [f"[Page {page.page}{', edited by hand' if page.edited else ''}]"]
         if page.error:
             chunk.append(f"(This page could not be converted: {page.error})")
         else:
