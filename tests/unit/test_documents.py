@@ -187,6 +187,25 @@ def test_a_scanned_page_without_text_layer_is_not_blank(tmp_path):
     assert page.text is None
 
 
+def test_a_scanned_page_with_only_two_small_letters_is_read(tmp_path):
+    # GIVEN a scanned PDF page (no text layer) that shows only "OK" in 11 pt
+    import pymupdf
+
+    src = pymupdf.open()
+    src.new_page(width=595, height=842).insert_text((280, 420), "OK", fontsize=11)
+    scan_png = tmp_path / "ok-scan.png"
+    src[0].get_pixmap(dpi=300, colorspace=pymupdf.csGRAY).save(str(scan_png))
+    pdf = pymupdf.open()
+    pdf.new_page(width=595, height=842).insert_image(pymupdf.Rect(0, 0, 595, 842), filename=str(scan_png))
+    path = tmp_path / "ok.pdf"
+    pdf.save(str(path))
+    # WHEN it is opened THEN the page comes through, not as a blank page
+    with open_document(path) as doc:
+        ((_, page),) = list(doc.pages())
+    assert not isinstance(page, DocumentError)
+    assert page.text is None
+
+
 def test_damaged_pdfs(tmp_path):
     good = make_pdf(tmp_path / "good.pdf", [f"Page {i + 1} body text" for i in range(6)])
     data = good.read_bytes()

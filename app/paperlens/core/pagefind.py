@@ -870,12 +870,14 @@ def deskew(
 # --------------------------------------------------------------------------------------------------------------------
 # blank pages
 # --------------------------------------------------------------------------------------------------------------------
-def is_blank(image: Image.Image | np.ndarray, *, min_strokes: int = 3, min_stroke_px: int = 4) -> bool:
-    """True when the page has nothing on it: fewer than `min_strokes` marks darker (or lighter) than the paper.
+def is_blank(image: Image.Image | np.ndarray, *, min_stroke_px: int = 4, min_extent_px: int = 5) -> bool:
+    """True only when the page has nothing on it: not one mark darker (or lighter) than the paper.
 
-    A mark is a connected group of at least `min_stroke_px` pixels that differ from the local background, so scanner
-    dust (isolated pixels) is not ink, while a single short line of thin text (a page number, one word) is. Calling a
-    page blank skips it, so this errs on the side of "something is there". Compared with the local background rather
+    A mark is a connected group of at least `min_stroke_px` pixels that differ from the local background and that
+    stretches at least `min_extent_px` pixels one way (on the copy of at most 1600 pixels that this looks at): the
+    stroke of a letter, a dot-free "OK", a page number, a signature line. Scanner dust (isolated pixels, round
+    specks of two or three pixels) is not a mark. Calling a page blank skips it without reading it, so this errs
+    on the side of "something is there": a single real mark is enough. Compared with the local background rather
     than a fixed grey, so a blank sheet under uneven light or with a grey cast still counts as blank.
     """
     gray = cv2.cvtColor(as_bgr(image), cv2.COLOR_BGR2GRAY)
@@ -897,10 +899,10 @@ def is_blank(image: Image.Image | np.ndarray, *, min_strokes: int = 3, min_strok
     if ink.size == 0:
         return True
     _, _, stats, _ = cv2.connectedComponentsWithStats(np.ascontiguousarray(ink), connectivity=8)
-    areas = stats[1:, cv2.CC_STAT_AREA]
-    marks = areas[areas >= min_stroke_px]
-    # one or two marks are still content when they are big (a stamp, a bar, a drawing)
-    return len(marks) < min_strokes and float(marks.sum()) < 0.001 * gray.size
+    stats = stats[1:]
+    extent = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
+    marks = (stats[:, cv2.CC_STAT_AREA] >= min_stroke_px) & (extent >= min_extent_px)
+    return not bool(marks.any())
 
 
 # --------------------------------------------------------------------------------------------------------------------
