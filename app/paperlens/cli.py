@@ -192,7 +192,6 @@ def cmd_window(args) -> int:
 def cmd_parse(args) -> int:
     from paperlens.core import export
     from paperlens.core.documents import parse_page_range
-    from paperlens.core.errors import DocumentError
     from paperlens.core.pipeline import Callbacks, PageSource, parse_pages
     from paperlens.core.runs import Finish
 
@@ -221,10 +220,7 @@ def cmd_parse(args) -> int:
 
         def sources():
             for index in indices:
-                try:
-                    yield PageSource(number=index + 1, page=doc.page(index))
-                except DocumentError as exc:
-                    yield PageSource(number=index + 1, error=str(exc))
+                yield PageSource.load(index + 1, lambda i=index: doc.page(i))
 
         def on_progress(p):
             if not quiet and p.page is not None and p.message:
@@ -237,6 +233,8 @@ def cmd_parse(args) -> int:
         def on_page_done(pr):
             if pr.error:  # errors are printed even with --quiet
                 print(f"page {pr.page}: {pr.error}", file=sys.stderr)
+            elif pr.skipped:
+                print(f"page {pr.page}: skipped ({pr.skipped})", file=sys.stderr)
             elif quiet:
                 return
             elif pr.cached:

@@ -74,6 +74,16 @@ class PageResult:
     stats: RunStats = field(default_factory=RunStats)
     cached: bool = False  # served from the library without running the model
     error: str | None = None  # the user-facing sentence when this page failed
+    skipped: str | None = (
+        None  # why the page was not read ("blank"): a page with nothing to read, not a failure
+    )
+
+    @classmethod
+    def skip(cls, page: int, reason: str) -> PageResult:
+        """A page that was not read, and why. Its Markdown is a comment saying so, so every export that writes the
+        page's text (Markdown, HTML, text, DOCX) shows the page as skipped rather than silently empty."""
+        note = f"Page {page} was skipped ({reason})."
+        return cls(page=page, markdown=f"<!-- {note} -->", skipped=reason)
 
     @property
     def ok(self) -> bool:
@@ -90,6 +100,8 @@ class PageResult:
         d["cached"] = self.cached
         if self.error:
             d["error"] = self.error
+        if self.skipped:
+            d["skipped"] = self.skipped
         return d
 
 
