@@ -38,6 +38,9 @@ def _model_options(p: argparse.ArgumentParser) -> None:
 def _document_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--password", help="password of an encrypted PDF")
     p.add_argument("--dpi", type=int, default=None, help="render PDFs at this DPI (default: fits 9 slices)")
+    p.add_argument(
+        "--no-flatten", action="store_true", help="keep photos whole (no page cut out and straightened)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -142,7 +145,7 @@ def _engine(args, *, mode: str | None = None):
 def _open(args):
     from paperlens.core.documents import open_document
 
-    return open_document(args.file, password=args.password, dpi=args.dpi)
+    return open_document(args.file, password=args.password, dpi=args.dpi, flatten=not args.no_flatten)
 
 
 class _Cancel:
@@ -220,7 +223,14 @@ def cmd_parse(args) -> int:
 
         def sources():
             for index in indices:
-                yield PageSource.load(index + 1, lambda i=index: doc.page(i))
+                src = PageSource.load(index + 1, lambda i=index: doc.page(i))
+                if src.page is not None and src.page.flattened is not None:  # said even with --quiet
+                    what = src.page.flattened.describe()
+                    print(
+                        f"page {src.number}: photo flattened ({what}); --no-flatten keeps the original",
+                        file=sys.stderr,
+                    )
+                yield src
 
         def on_progress(p):
             if not quiet and p.page is not None and p.message:
