@@ -276,6 +276,56 @@ def test_a_blank_page_is_reported_even_when_quiet_and_the_others_come_through(
         ]
     )
     err = capsys.readouterr().err
-    assert rc == 2 and "page 2: Page 2 of gap.pdf is blank" in err
+    # a blank page is skipped, not failed: said even with -q, written as skipped, and the exit status is 0
+    assert rc == 0 and "page 2: skipped (blank)" in err
     text = out.read_text()
-    assert "<!-- Page 1 -->" in text and "<!-- Page 3 -->" in text and "is blank" in text
+    assert "<!-- Page 1 -->" in text and "<!-- Page 3 -->" in text and "Page 2 was skipped (blank)" in text
+
+
+def test_a_document_whose_only_page_is_blank_is_skipped_and_exits_0(tiny_model_dir, tmp_path, capsys):
+    # GIVEN a PDF of one empty page
+    import pymupdf
+
+    pdf = pymupdf.open()
+    pdf.new_page()
+    path = tmp_path / "empty.pdf"
+    pdf.save(path)
+    # WHEN it is parsed to JSON
+    rc = main(["parse", str(path), "--format", "json", "--mode", "16x", "--model-dir", str(tiny_model_dir)])
+    captured = capsys.readouterr()
+    # THEN the page is reported as skipped, nothing failed, and the JSON says so
+    assert rc == 0, captured.err
+    assert "page 1: skipped (blank)" in captured.err
+    data = json.loads(captured.out)
+    (page,) = data["pages"]
+    assert page["skipped"] == "blank" and "error" not in page
+    assert data["stats"]["pages_failed"] == 0
+
+
+def test_a_flattened_photo_is_said_and_no_flatten_keeps_it_whole(tiny_model_dir, tmp_path, capsys):
+    # GIVEN a phone photo of a page
+    from PIL import Image
+
+    from tests.unit.scenes import photo
+
+    frame, _ = photo(frame_wh=(1600, 1200), bg="wood", tilt_x=20, tilt_y=-12, roll=4)
+    path = tmp_path / "phone.jpg"
+    Image.fromarray(frame[:, :, ::-1]).save(path, quality=92)
+    args = [
+        "parse",
+        str(path),
+        "-q",
+        "--mode",
+        "16x",
+        "--max-tokens",
+        "4",
+        "--model-dir",
+        str(tiny_model_dir),
+    ]
+    # WHEN it is parsed THEN stderr says the page was cut out, where, and how to keep the original
+    assert main([*args, "--no-cache"]) == 0
+    err = capsys.readouterr().err
+    assert "page 1: photo flattened (page found at (" in err and "of 1600x1200); --no-flatten keeps" in err
+    # AND with --no-flatten nothing is said and the photo is read whole
+    assert main([*args, "--no-cache", "--no-flatten"]) == 0
+    assert "flattened" not in capsys.readouterr().err

@@ -184,3 +184,114 @@ def write_video(path: Path, frames: list[np.ndarray], fps: float = 10.0) -> Path
         writer.write(f)
     writer.release()
     return path
+
+
+# -- flat scans: images that are the page already, edge to edge ----------------------------------------------------------
+FLAT_SCAN_KINDS = (
+    "text",
+    "columns",
+    "table",
+    "colour",
+    "grey",
+    "boxed_table",
+    "figure",
+    "screenshot",
+    "form",
+)
+
+
+def flat_scan(kind: str = "text", width: int = 1275, height: int = 1650, seed: int = 0) -> np.ndarray:
+    """A page as a flatbed scanner or a screenshot gives it (BGR), its content reaching to all four margins.
+
+    Each kind holds something the page finder could mistake for a page inside the picture: a block of text, two
+    columns, a ruled table, a big boxed table or figure, a coloured panel, or (screenshot) a light document pane
+    framed by a dark window with a menu bar and a side bar full of text.
+    """
+    rng = np.random.default_rng(seed)
+    paper = (250, 250, 250) if kind != "grey" else (205, 205, 205)
+    img = np.full((height, width, 3), paper, np.uint8)
+    ink = (25, 25, 25)
+    s = width / 1275
+
+    def text(x0: int, x1: int, y0: int, y1: int, step: int = 34, scale: float = 0.75) -> None:
+        words = ["invoice", "total", "amount", "the", "of", "page", "report", "2026", "EUR", "and", "item"]
+        y = y0
+        while y < y1:
+            line, x = "", x0
+            while True:
+                word = str(rng.choice(words))
+                (tw, _), _ = cv2.getTextSize(line + word + " ", cv2.FONT_HERSHEY_SIMPLEX, scale * s, 1)
+                if x0 + tw > x1:
+                    break
+                line += word + " "
+            cv2.putText(img, line, (x, y), cv2.FONT_HERSHEY_SIMPLEX, scale * s, ink, max(1, round(2 * s)))
+            y += round(step * s)
+
+    m = round(90 * s)  # margins of an ordinary page
+    title_y = round(110 * s)
+    cv2.putText(img, "Quarterly Report", (m, title_y), cv2.FONT_HERSHEY_SIMPLEX, 1.6 * s, ink, round(3 * s))
+    footer = height - round(60 * s)
+    cv2.putText(
+        img, "Page 1 of 3", (width // 2 - round(70 * s), footer), cv2.FONT_HERSHEY_SIMPLEX, 0.7 * s, ink, 2
+    )
+    top, bottom = round(180 * s), height - round(120 * s)
+    if kind in ("text", "grey"):
+        text(m, width - m, top, bottom)
+    elif kind == "columns":
+        mid = width // 2
+        text(m, mid - round(25 * s), top, bottom)
+        text(mid + round(25 * s), width - m, top, bottom)
+    elif kind in ("table", "boxed_table", "form"):
+        text(m, width - m, top, top + round(200 * s))
+        t0, t1 = top + round(240 * s), bottom - (round(250 * s) if kind == "table" else round(120 * s))
+        rows = 14
+        cv2.rectangle(img, (m - 10, t0), (width - m + 10, t1), ink, 3 if kind == "boxed_table" else 2)
+        for r in range(1, rows):
+            y = t0 + r * (t1 - t0) // rows
+            cv2.line(img, (m - 10, y), (width - m + 10, y), ink, 1)
+            for c, x in enumerate(range(m, width - m - round(200 * s), round(280 * s))):
+                cv2.putText(img, f"cell {r}.{c}", (x + 8, y - 10), cv2.FONT_HERSHEY_SIMPLEX, 0.6 * s, ink, 1)
+        for x in range(m - 10, width - m, round(280 * s)):
+            cv2.line(img, (x, t0), (x, t1), ink, 1)
+        if kind == "table":
+            text(m, width - m, t1 + round(50 * s), bottom)
+    elif kind in ("colour", "figure"):
+        text(m, width - m, top, top + round(220 * s))
+        f0, f1 = top + round(260 * s), bottom - round(260 * s)
+        if kind == "colour":
+            cv2.rectangle(img, (m, f0), (width - m, f1), (200, 120, 40), -1)  # a blue panel with white text
+            for y in range(f0 + round(60 * s), f1 - 20, round(50 * s)):
+                cv2.putText(
+                    img,
+                    "Highlights of the year",
+                    (m + 40, y),
+                    cv2.FONT_HERSHEY_SIMPLEX,
+                    s,
+                    (255, 255, 255),
+                    2,
+                )
+        else:
+            cv2.rectangle(img, (m, f0), (width - m, f1), ink, 2)  # a framed chart
+            for k in range(8):
+                x = m + 60 + k * (width - 2 * m - 120) // 8
+                hbar = int(rng.integers(80, f1 - f0 - 80))
+                cv2.rectangle(img, (x, f1 - 40 - hbar), (x + 50, f1 - 40), (60, 140, 220), -1)
+        text(m, width - m, f1 + round(50 * s), bottom)
+    elif kind == "screenshot":
+        img[:] = (48, 44, 40)  # a dark window
+        cv2.rectangle(img, (0, 0), (width, round(50 * s)), (70, 66, 62), -1)  # menu bar
+        for x, word in zip(
+            range(20, width, 130), ("File", "Edit", "View", "Insert", "Format", "Tools", "Help"), strict=False
+        ):
+            cv2.putText(img, word, (x, round(34 * s)), cv2.FONT_HERSHEY_SIMPLEX, 0.7 * s, (230, 230, 230), 1)
+        side = round(300 * s)
+        for k, y in enumerate(range(round(100 * s), height - 40, round(40 * s))):
+            cv2.putText(
+                img, f"Document {k + 1}.pdf", (16, y), cv2.FONT_HERSHEY_SIMPLEX, 0.6 * s, (220, 220, 220), 1
+            )
+        x0, y0, x1, y1 = side + 30, round(80 * s), width - 30, height - 30
+        img[y0:y1, x0:x1] = (252, 252, 252)  # the document pane
+        text(x0 + 40, x1 - 40, y0 + 60, y1 - 40, scale=0.6)
+    else:
+        raise ValueError(kind)
+    return img

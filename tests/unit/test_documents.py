@@ -17,7 +17,7 @@ from PIL import Image
 from paperlens.core import documents
 from paperlens.core.documents import BlankPage, choose_dpi, open_document, parse_page_range
 from paperlens.core.errors import DocumentError, ImageTooLarge, PasswordRequired, WrongPassword
-from tests.unit.scenes import make_pdf, page_image, photo
+from tests.unit.scenes import FLAT_SCAN_KINDS, flat_scan, make_pdf, page_image, photo
 
 
 # -- page ranges -----------------------------------------------------------------------------------------------------
@@ -184,6 +184,25 @@ def test_a_scanned_page_without_text_layer_is_not_blank(tmp_path):
     pdf = make_pdf(tmp_path / "scan.pdf", ["Scanned words here"], image_only={0})
     with open_document(pdf) as doc:
         page = doc.page(0)
+    assert page.text is None
+
+
+def test_a_scanned_page_with_only_two_small_letters_is_read(tmp_path):
+    # GIVEN a scanned PDF page (no text layer) that shows only "OK" in 11 pt
+    import pymupdf
+
+    src = pymupdf.open()
+    src.new_page(width=595, height=842).insert_text((280, 420), "OK", fontsize=11)
+    scan_png = tmp_path / "ok-scan.png"
+    src[0].get_pixmap(dpi=300, colorspace=pymupdf.csGRAY).save(str(scan_png))
+    pdf = pymupdf.open()
+    pdf.new_page(width=595, height=842).insert_image(pymupdf.Rect(0, 0, 595, 842), filename=str(scan_png))
+    path = tmp_path / "ok.pdf"
+    pdf.save(str(path))
+    # WHEN it is opened THEN the page comes through, not as a blank page
+    with open_document(path) as doc:
+        ((_, page),) = list(doc.pages())
+    assert not isinstance(page, DocumentError)
     assert page.text is None
 
 
@@ -457,6 +476,100 @@ def test_a_photo_of_a_page_is_found_and_flattened(tmp_path):
     assert np.abs(found - corners).max() < 20
     with open_document(path, flatten=False) as doc:  # and the switch leaves the photo alone
         assert doc.page(0).image.size == (1600, 1200)
+
+
+def _save_as(bgr: np.ndarray, path: Path, how: str) -> None:
+    """A flat scan written the way scanners and screenshot tools write files."""
+    rgb = Image.fromarray(bgr[:, :, ::-1].copy())
+    if how == "png":
+        rgb.save(path)
+    elif how == "jpeg":
+        rgb.save(path, quality=85)
+    elif how == "grey":
+        rgb.convert("L").save(path)
+    elif how == "cmyk":
+        rgb.convert("CMYK").save(path, quality=90)
+    elif how == "palette":
+        rgb.convert("P", palette=Image.Palette.ADAPTIVE, colors=64).save(path)
+    elif how == "16bit":
+        grey = np.asarray(rgb.convert("L")).astype(np.uint16) * 257
+        Image.fromarray(grey).save(path)
+    elif how == "noisy":  # a real scanner: sensor noise, then JPEG
+        noise = np.random.default_rng(0).normal(0, 2.5, bgr.shape)
+        Image.fromarray(np.clip(bgr[:, :, ::-1] + noise[:, :, ::-1], 0, 255).astype(np.uint8)).save(
+            path, quality=85
+        )
+    else:
+        raise ValueError(how)
+
+
+_FLAT_CASES = [(kind, "png", (1275, 1650)) for kind in FLAT_SCAN_KINDS] + [
+    ("text", "jpeg", (2550, 3300)),
+    ("columns", "grey", (2550, 3300)),
+    ("colour", "cmyk", (640, 682)),
+    ("table", "cmyk", (640, 682)),
+    ("colour", "palette", (670, 282)),
+    ("figure", "palette", (1275, 1650)),
+    ("boxed_table", "16bit", (1275, 1650)),
+    ("colour", "noisy", (2550, 3300)),
+    ("figure", "noisy", (1275, 1650)),
+    ("screenshot", "jpeg", (1920, 1080)),
+    ("screenshot", "palette", (1280, 800)),
+    ("grey", "jpeg", (1275, 1650)),
+]
+
+
+@pytest.mark.parametrize(
+    ("kind", "how", "size"), _FLAT_CASES, ids=[f"{k}-{h}-{w}x{hh}" for k, h, (w, hh) in _FLAT_CASES]
+)
+def test_a_flat_scan_or_screenshot_is_never_cut_down(tmp_path, kind, how, size):
+    # GIVEN a page as a scanner or a screenshot gives it, with a panel, a box, a table or a pane inside
+    path = tmp_path / f"{kind}.{'jpg' if how in ('jpeg', 'cmyk', 'noisy') else 'png'}"
+    _save_as(flat_scan(kind, *size), path, how)
+    # WHEN it is opened with the default settings
+    with open_document(path) as doc:
+        page = doc.page(0)
+    # THEN it comes out whole: nothing cut off, nothing flattened
+    assert page.image.size == size
+    assert page.flattened is None and not page.meta.get("flattened")
+
+
+def test_a_flattened_photo_says_so_and_can_be_undone(tmp_path):
+    # GIVEN a phone photo of a page, saved at twice the size PaperLens works at
+    frame, corners = photo(frame_wh=(1600, 1200), bg="dark", tilt_x=15, tilt_y=10, roll=-6)
+    path = tmp_path / "phone.jpg"
+    Image.fromarray(frame[:, :, ::-1]).resize((3200, 2400)).save(path, quality=92)
+    # WHEN it is opened (the working copy is scaled down)
+    with documents.ImageDocument(path) as doc:
+        import unittest.mock as mock
+
+        with mock.patch.object(documents, "MAX_WORKING_PIXELS", 2_000_000):
+            page = doc.page(0)
+            original = doc.original(0)
+    # THEN the page says what was done, with the outline in the file's own pixels
+    record = page.flattened
+    assert record is not None and record.original_size == (3200, 2400)
+    assert np.abs(np.array(record.corners) - corners * 2).max() < 40
+    assert record.describe().startswith("page found at (") and "of 3200x2400" in record.describe()
+    assert record.to_dict()["original_size"] == [3200, 2400]
+    # AND the original is there to go back to, whole
+    assert original.flattened is None and original.image.width / original.image.height == 3200 / 2400
+    with open_document(path, flatten=False) as doc:
+        assert doc.page(0).image.size == (3200, 2400) and doc.page(0).flattened is None
+
+
+@pytest.mark.parametrize("bg", ["dark", "wood", "light"])
+@pytest.mark.parametrize("kind", ["text", "table", "band"])
+def test_photos_of_pages_are_still_flattened(tmp_path, bg, kind):
+    frame, corners = photo(page=page_image(kind=kind, seed=3), bg=bg, tilt_x=-12, tilt_y=14, roll=8, seed=3)
+    path = tmp_path / "photo.png"
+    Image.fromarray(frame[:, :, ::-1]).save(path)
+    with open_document(path) as doc:
+        page = doc.page(0)
+    from paperlens.core.pagefind import quad_iou
+
+    assert page.flattened is not None, page.meta.get("flatten_skipped")
+    assert quad_iou(np.array(page.flattened.corners, np.float32), corners) > 0.95
 
 
 def test_a_scan_is_not_cropped_but_can_be_deskewed(tmp_path):

@@ -244,3 +244,25 @@ def test_sparse_thin_text_is_not_blank():
     for y, x in [(100, 100), (900, 640), (1500, 1000), (1200, 300), (40, 1200)]:
         dusty[y, x] = 30
     assert is_blank(dusty)
+
+
+def test_two_small_letters_are_not_blank():
+    # GIVEN an A4 page at 150 dpi with only "OK" in 11 pt (two marks, a few hundred pixels of ink)
+    from PIL import ImageDraw, ImageFont
+
+    page = Image.new("RGB", (1240, 1754), "white")
+    ImageDraw.Draw(page).text((600, 800), "OK", fill="black", font=ImageFont.load_default(size=23))
+    # THEN it is a page with something to read, never skipped
+    assert not is_blank(page)
+    # AND so is a page whose only mark is a signature line, or a page number in a corner
+    line = np.full((1754, 1240, 3), 250, np.uint8)
+    line[1500:1502, 700:1000] = 20
+    assert not is_blank(line)
+    number = Image.new("RGB", (1240, 1754), "white")
+    ImageDraw.Draw(number).text((1100, 1650), "7", fill="black", font=ImageFont.load_default(size=20))
+    assert not is_blank(number)
+    # AND a few specks of dust of two or three pixels are still no mark
+    dusty = np.full((1754, 1240, 3), 250, np.uint8)
+    for y, x in [(300, 200), (800, 900), (1400, 500)]:
+        dusty[y : y + 2, x : x + 2] = 40
+    assert is_blank(dusty)

@@ -32,6 +32,9 @@ def model_options(p: argparse.ArgumentParser) -> None:
 def document_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--password", help="password of an encrypted PDF")
     p.add_argument("--dpi", type=int, default=None, help="render PDFs at this DPI (default: fits 9 slices)")
+    p.add_argument(
+        "--no-flatten", action="store_true", help="keep photos whole (no page cut out and straightened)"
+    )
 
 
 def engine_options(args: argparse.Namespace) -> EngineOptions:
@@ -59,7 +62,7 @@ def build_engine(args: argparse.Namespace) -> VisionEngine:
 def open_document(args: argparse.Namespace) -> Document:
     from paperlens.core.documents import open_document as open_doc
 
-    return open_doc(args.file, password=args.password, dpi=args.dpi)
+    return open_doc(args.file, password=args.password, dpi=args.dpi, flatten=not args.no_flatten)
 
 
 class CtrlCCancels:

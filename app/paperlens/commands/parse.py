@@ -41,7 +41,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from paperlens.core.documents import parse_page_range
-    from paperlens.core.errors import DocumentError
     from paperlens.core.library import Library
     from paperlens.core.pipeline import Callbacks, PageSource, parse_pages
     from paperlens.core.results import export
@@ -73,10 +72,14 @@ def run(args: argparse.Namespace) -> int:
 
         def sources():
             for index in indices:
-                try:
-                    yield PageSource(number=index + 1, page=doc.page(index))
-                except DocumentError as exc:
-                    yield PageSource(number=index + 1, error=str(exc))
+                src = PageSource.load(index + 1, lambda i=index: doc.page(i))
+                if src.page is not None and src.page.flattened is not None:  # said even with --quiet
+                    what = src.page.flattened.describe()
+                    print(
+                        f"page {src.number}: photo flattened ({what}); --no-flatten keeps the original",
+                        file=sys.stderr,
+                    )
+                yield src
 
         def on_progress(p):
             if not quiet and p.page is not None and p.message:
@@ -89,6 +92,8 @@ def run(args: argparse.Namespace) -> int:
         def on_page_done(pr):
             if pr.error:  # errors are printed even with --quiet
                 print(f"page {pr.page}: {pr.error}", file=sys.stderr)
+            elif pr.skipped:
+                print(f"page {pr.page}: skipped ({pr.skipped})", file=sys.stderr)
             elif quiet:
                 return
             elif pr.cached:

@@ -27,7 +27,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from paperlens.core.errors import DocumentError, ImageTooLarge, PasswordRequired, WrongPassword
-from paperlens.core.page import Page
+from paperlens.core.page import Flattened, Page
 
 __all__ = [
     "AUTO_FLATTEN_CONFIDENCE",
@@ -67,6 +67,13 @@ AUTO_FLATTEN_CONFIDENCE = 0.7  # a photo's page is cut out and flattened only wh
 AUTO_FLATTEN_MAX_AREA = 0.92  # a "page" filling the whole picture is a scan already: leave it alone
 AUTO_FLATTEN_MIN_SURROUND = (
     6.0  # Lab units between paper and what it lies on (a receipt on a cream table: 12)
+)
+AUTO_FLATTEN_MIN_AREA = (
+    0.07  # a "page" smaller than this share of the picture is a detail of it, not the subject
+)
+AUTO_FLATTEN_MAX_MARKS = 8  # marks of print on paper outside the outline: more means content would be cut off
+AUTO_FLATTEN_MIN_NOISE = (
+    0.3  # a surround this flat was rendered (screenshot, exported page), not photographed
 )
 
 PasswordCallback = Callable[[], "str | None"]
@@ -499,17 +506,30 @@ class ImageDocument(Document):
         meta["kind"] = "image"
         meta["format"] = self.format
         what = f"Page {index + 1} of {self.name}" if self.page_count > 1 else self.name
+        flattened = None
         if self._flatten:
-            rgb = _auto_flatten(rgb, meta)
-        if self._deskew and not meta.get("flattened"):
+            rgb, flattened = _auto_flatten(rgb, meta)
+        if self._deskew and flattened is None:
             from paperlens.core.pagefind import deskew, estimate_skew
 
             angle = estimate_skew(rgb)
             if abs(angle) >= 0.1:
                 rgb = deskew(rgb, angle=angle)
                 meta["deskew_degrees"] = angle
-        page = Page(image=rgb, number=index + 1, source=str(self.path), text=None, meta=meta)
+        page = Page(
+            image=rgb, number=index + 1, source=str(self.path), text=None, meta=meta, flattened=flattened
+        )
         return _check_blank(page, what)
+
+    def original(self, index: int) -> Page:
+        """Page `index` as the file has it, never flattened: the undo of an automatic flattening."""
+        with self._lock:
+            keep = self._flatten
+            self._flatten = False
+            try:
+                return self.page(index)
+            finally:
+                self._flatten = keep
 
     def close(self) -> None:
         if not self._closed:
@@ -650,21 +670,49 @@ def image_to_rgb(im: Image.Image) -> Image.Image:
     return im.convert("RGB")
 
 
-def _auto_flatten(rgb: Image.Image, meta: dict[str, Any]) -> Image.Image:
-    """Cut out and straighten a photographed page; leave scans and screenshots as they are."""
-    from paperlens.core.pagefind import find_page, flatten, surround_contrast
+def _auto_flatten(rgb: Image.Image, meta: dict[str, Any]) -> tuple[Image.Image, Flattened | None]:
+    """Cut out and straighten a photographed page; leave scans, screenshots and anything else whole.
+
+    Flattening throws away everything outside the outline, so it is done only when the outline is surely a sheet of
+    paper photographed on something else (see docs/inputs.md): found surely, a fair part of the picture but not all
+    of it, a clear step in colour all round, a camera picture (a rendered image has exactly flat colours), and no
+    print on paper outside it. `meta["flatten_skipped"]` says which test kept a found outline from being used.
+    """
+    from paperlens.core.pagefind import find_page, flatten, outside_marks, outside_noise, surround_contrast
 
     quad = find_page(rgb, thorough=True)
     if quad is None:
-        return rgb
+        return rgb, None
     area = quad.area / float(rgb.width * rgb.height)
     meta["corners"] = [list(c) for c in quad.to_json()["corners"]]
     meta["confidence"] = round(quad.confidence, 3)
-    if quad.confidence < AUTO_FLATTEN_CONFIDENCE or area > AUTO_FLATTEN_MAX_AREA:
-        return rgb
+    reason = None
+    if quad.confidence < AUTO_FLATTEN_CONFIDENCE:
+        reason = "not found surely"
+    elif area > AUTO_FLATTEN_MAX_AREA:
+        reason = "fills the picture"
+    elif area < AUTO_FLATTEN_MIN_AREA:
+        reason = "a small part of the picture"
     # A table or picture printed on a scanned page has paper on both sides of its outline; a photographed page
     # lies on something else. Only the second is cut out.
-    if surround_contrast(rgb, quad) < AUTO_FLATTEN_MIN_SURROUND:
-        return rgb
+    elif surround_contrast(rgb, quad) < AUTO_FLATTEN_MIN_SURROUND:
+        reason = "same paper on both sides"
+    elif outside_noise(rgb, quad) < AUTO_FLATTEN_MIN_NOISE:
+        reason = "a rendered image, not a photo"
+    elif outside_marks(rgb, quad) > AUTO_FLATTEN_MAX_MARKS:
+        reason = "print outside the outline"
+    if reason is not None:
+        meta["flatten_skipped"] = reason
+        return rgb, None
+    w, h = meta["original_size"]
+    sx, sy = w / rgb.width, h / rgb.height
+    if meta.get("exif_orientation") in (5, 6, 7, 8):  # original_size is the file's; the picture is turned
+        sx, sy = h / rgb.width, w / rgb.height
+        w, h = h, w
+    record = Flattened(
+        corners=tuple((x * sx, y * sy) for x, y in quad.corners),
+        confidence=quad.confidence,
+        original_size=(w, h),
+    )
     meta["flattened"] = True
-    return flatten(rgb, quad)
+    return flatten(rgb, quad), record

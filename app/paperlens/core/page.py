@@ -10,6 +10,31 @@ from functools import cached_property
 from PIL import Image
 
 
+@dataclass(frozen=True)
+class Flattened:
+    """What was done to a photo whose page was found, cut out and straightened: enough to show the outline on the
+    original and to undo it (open the same file with `flatten=False`, or `ImageDocument.original(index)`)."""
+
+    corners: tuple[
+        tuple[float, float], ...
+    ]  # tl, tr, br, bl in the upright original's pixels (full resolution)
+    confidence: float
+    original_size: tuple[int, int]  # (width, height) those corners refer to
+
+    def describe(self) -> str:
+        """ "page found at (x, y), (x, y), (x, y), (x, y) of 4000x3000" for a notice."""
+        pts = ", ".join(f"({round(x)}, {round(y)})" for x, y in self.corners)
+        w, h = self.original_size
+        return f"page found at {pts} of {w}x{h}"
+
+    def to_dict(self) -> dict:
+        return {
+            "corners": [[round(x, 1), round(y, 1)] for x, y in self.corners],
+            "confidence": round(self.confidence, 3),
+            "original_size": list(self.original_size),
+        }
+
+
 @dataclass(eq=False)
 class Page:
     """One page image ready for the model, plus what we know about where it came from.
@@ -24,6 +49,7 @@ class Page:
     text: str | None = None
     label: str = ""  # what to call it in the UI ("Page 3", "Capture 2")
     meta: dict = field(default_factory=dict)
+    flattened: Flattened | None = None  # set when this image is a photo's page cut out and straightened
 
     def __post_init__(self) -> None:
         if self.image.mode != "RGB":

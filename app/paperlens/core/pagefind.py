@@ -29,6 +29,8 @@ __all__ = [
     "find_page",
     "flatten",
     "is_blank",
+    "outside_marks",
+    "outside_noise",
     "page_aspect_ratio",
     "quad_iou",
     "rotate",
@@ -670,6 +672,67 @@ def surround_contrast(image: Image.Image | np.ndarray, quad: Quad) -> float:
     return float(np.median(diffs)) if diffs else 0.0
 
 
+def _outside(image: Image.Image | np.ndarray, quad: Quad) -> tuple[np.ndarray, np.ndarray, int]:
+    """(grey copy of at most 1000 px, mask of what lies clearly outside the outline, the copy's long side)."""
+    bgr = as_bgr(image)
+    h, w = bgr.shape[:2]
+    f = min(1.0, 1000.0 / max(h, w))
+    small = cv2.resize(bgr, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
+    gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
+    dim = max(gray.shape)
+    inside = np.zeros_like(gray)
+    cv2.fillPoly(inside, [np.round(quad.as_array() * f).astype(np.int32)], 255)
+    # Leave out a band around the outline (the page's edge, its shadow) and the picture's own border.
+    margin = max(3, round(0.02 * dim))
+    grown = cv2.dilate(inside, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * margin + 1, 2 * margin + 1)))
+    out = grown == 0
+    b = max(2, round(0.01 * dim))
+    out[:b, :] = out[-b:, :] = False
+    out[:, :b] = out[:, -b:] = False
+    return gray, out, dim
+
+
+def outside_marks(image: Image.Image | np.ndarray, quad: Quad) -> int:
+    """How many marks of print (dark, compact, glyph-sized) lie on paper outside the outline.
+
+    Paper here is ground as light as the lightest paper in the picture (within 25 grey levels of its 95th
+    percentile); a mark is at least 90 levels darker than the ground around it, glyph-sized and not a long streak.
+    A flat scan whose "page" is really a panel, a box or a table on it has its title, text and footer outside: tens
+    or hundreds of marks. A photographed page lies on a desk, a table or a hand, which is darker than the paper or
+    carries no print: a handful at most (wood grain, a keyboard's edge).
+    """
+    gray, out, dim = _outside(image, quad)
+    if not out.any():
+        return 0
+    k = max(5, round(0.025 * dim)) | 1
+    ground = cv2.morphologyEx(gray, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    level = float(np.percentile(ground, 95))
+    depth = ground.astype(np.int16) - gray.astype(np.int16)
+    ink = (depth > 50) & (ground >= max(120.0, level - 25)) & out
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
+    if n <= 1:
+        return 0
+    deepest = np.zeros(n, np.int16)
+    np.maximum.at(deepest, labels.ravel(), depth.ravel())
+    stats, deepest = stats[1:], deepest[1:]
+    long_side = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
+    short_side = np.maximum(np.minimum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]), 1)
+    glyph = (stats[:, cv2.CC_STAT_AREA] >= 4) & (long_side >= 3) & (long_side <= 0.04 * dim)
+    glyph &= (deepest >= 90) & (long_side <= 6 * short_side)
+    return int(glyph.sum())
+
+
+def outside_noise(image: Image.Image | np.ndarray, quad: Quad) -> float:
+    """The share of neighbouring pixels outside the outline that differ at all: 0.5 to 0.95 in a camera picture
+    (sensor noise, texture, light), near 0 in a rendered one (a screenshot, a page exported from a PDF), whose flat
+    colours are exactly flat."""
+    gray, out, _ = _outside(image, quad)
+    both = out[:, 1:] & out[:, :-1]
+    if not both.any():
+        return 0.0
+    return float((np.diff(gray.astype(np.int16), axis=1) != 0)[both].mean())
+
+
 # --------------------------------------------------------------------------------------------------------------------
 # flattening
 # --------------------------------------------------------------------------------------------------------------------
@@ -870,12 +933,14 @@ def deskew(
 # --------------------------------------------------------------------------------------------------------------------
 # blank pages
 # --------------------------------------------------------------------------------------------------------------------
-def is_blank(image: Image.Image | np.ndarray, *, min_strokes: int = 3, min_stroke_px: int = 4) -> bool:
-    """True when the page has nothing on it: fewer than `min_strokes` marks darker (or lighter) than the paper.
+def is_blank(image: Image.Image | np.ndarray, *, min_stroke_px: int = 4, min_extent_px: int = 5) -> bool:
+    """True only when the page has nothing on it: not one mark darker (or lighter) than the paper.
 
-    A mark is a connected group of at least `min_stroke_px` pixels that differ from the local background, so scanner
-    dust (isolated pixels) is not ink, while a single short line of thin text (a page number, one word) is. Calling a
-    page blank skips it, so this errs on the side of "something is there". Compared with the local background rather
+    A mark is a connected group of at least `min_stroke_px` pixels that differ from the local background and that
+    stretches at least `min_extent_px` pixels one way (on the copy of at most 1600 pixels that this looks at): the
+    stroke of a letter, a dot-free "OK", a page number, a signature line. Scanner dust (isolated pixels, round
+    specks of two or three pixels) is not a mark. Calling a page blank skips it without reading it, so this errs
+    on the side of "something is there": a single real mark is enough. Compared with the local background rather
     than a fixed grey, so a blank sheet under uneven light or with a grey cast still counts as blank.
     """
     gray = cv2.cvtColor(as_bgr(image), cv2.COLOR_BGR2GRAY)
@@ -897,10 +962,10 @@ def is_blank(image: Image.Image | np.ndarray, *, min_strokes: int = 3, min_strok
     if ink.size == 0:
         return True
     _, _, stats, _ = cv2.connectedComponentsWithStats(np.ascontiguousarray(ink), connectivity=8)
-    areas = stats[1:, cv2.CC_STAT_AREA]
-    marks = areas[areas >= min_stroke_px]
-    # one or two marks are still content when they are big (a stamp, a bar, a drawing)
-    return len(marks) < min_strokes and float(marks.sum()) < 0.001 * gray.size
+    stats = stats[1:]
+    extent = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
+    marks = (stats[:, cv2.CC_STAT_AREA] >= min_stroke_px) & (extent >= min_extent_px)
+    return not bool(marks.any())
 
 
 # --------------------------------------------------------------------------------------------------------------------

@@ -58,6 +58,19 @@ class PageSource:
     number: int
     page: Page | None = None
     error: str | None = None
+    skipped: str | None = None  # why the page is not read ("blank"): no failure, nothing for the model
+
+    @classmethod
+    def load(cls, number: int, render: Callable[[], Page]) -> PageSource:
+        """Render a page: a blank one becomes a skipped source, any other failure (its sentence) a failed one."""
+        from paperlens.core.documents import BlankPage
+
+        try:
+            return cls(number=number, page=render())
+        except BlankPage:
+            return cls(number=number, skipped="blank")
+        except PaperLensError as exc:
+            return cls(number=number, error=str(exc))
 
 
 def result_key(page: Page, engine: VisionEngine, task: Task) -> ResultKey:
@@ -125,6 +138,10 @@ def parse_pages(
             break
         if cb.on_page_start:
             cb.on_page_start(src.number)
+        if src.skipped and not src.error:
+            _page_done(result, PageResult.skip(src.number, src.skipped), cb, clock, None)
+            progress(src.number)
+            continue
         if src.error or src.page is None:
             pr = PageResult(
                 page=src.number, finish=Finish.STOP, error=src.error or "The page could not be read."

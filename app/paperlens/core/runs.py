@@ -106,6 +106,12 @@ class PageResult:
     cached: bool = False  # served from the library without running the model
     error: str | None = None  # the user-facing sentence when this page failed
     edited: bool = False  # `markdown` is the user's hand edit (the model's own text stays in the library)
+    skipped: str | None = None  # why the page was not read ("blank"): nothing to read, not a failure
+
+    @classmethod
+    def skip(cls, page: int, reason: str) -> PageResult:
+        """A page that was not read, and why. Exports say so where the page's text would be."""
+        return cls(page=page, skipped=reason)
 
     @property
     def ok(self) -> bool:
@@ -124,6 +130,8 @@ class PageResult:
             d["edited"] = True
         if self.error:
             d["error"] = self.error
+        if self.skipped:
+            d["skipped"] = self.skipped
         return d
 
 

@@ -127,10 +127,7 @@ class ParseRequest(Job):
             for number in self.pages:
                 if self.cancel.is_set():
                     return
-                try:
-                    yield PageSource(number=number, page=self.load_page(number))
-                except PaperLensError as exc:
-                    yield PageSource(number=number, error=str(exc))
+                yield PageSource.load(number, lambda n=number: self.load_page(n))
 
         job = self.job_id
         buffer = worker.buffer

@@ -8,7 +8,7 @@ from pathlib import Path
 from paperlens.core.results.blocks import Block, Run, markdown_blocks
 from paperlens.core.results.export.files import check_target
 from paperlens.core.results.export.registry import ExportFormat, register
-from paperlens.core.results.export.shared import doc_title, stop_reason, xml_safe
+from paperlens.core.results.export.shared import doc_title, skip_note, stop_reason, xml_safe
 from paperlens.core.results.tables import Table
 from paperlens.core.runs import DocumentResult
 
@@ -29,6 +29,9 @@ def docx_bytes(doc: DocumentResult) -> bytes:
             document.add_page_break()
         if page.error:
             writer.note(f"Page {page.page} could not be converted: {page.error}")
+            continue
+        if page.skipped:
+            writer.note(skip_note(page) or "")
             continue
         if page.edited:
             writer.note(f"Page {page.page} was edited by hand.")

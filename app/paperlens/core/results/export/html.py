@@ -11,7 +11,7 @@ import html
 
 from paperlens.core.results.export.markdown import close_open_blocks
 from paperlens.core.results.export.registry import ExportFormat, register
-from paperlens.core.results.export.shared import doc_title, stop_reason
+from paperlens.core.results.export.shared import doc_title, skip_note, stop_reason
 from paperlens.core.results.markdown import markdown_to_html
 from paperlens.core.runs import DocumentResult
 
@@ -127,6 +127,8 @@ def render_html(doc: DocumentResult) -> str:
         body.append(f'<p class="page-label">Page {page.page}{edited}</p>')
         if page.error:
             body.append(f'<p class="note">This page could not be converted: {html.escape(page.error)}</p>')
+        elif page.skipped:
+            body.append(f'<p class="note">{html.escape(skip_note(page) or "")}</p>')
         else:
             body.append(markdown_to_html(close_open_blocks(page.markdown), sanitize=sanitize_html))
             reason = stop_reason(page)

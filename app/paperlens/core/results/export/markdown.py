@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from paperlens.core.results import markdown as dialect
 from paperlens.core.results.export.registry import ExportFormat, register
-from paperlens.core.results.export.shared import stop_reason
+from paperlens.core.results.export.shared import skip_note, stop_reason
 from paperlens.core.runs import DocumentResult
 
 
@@ -65,6 +65,9 @@ def render_markdown(doc: DocumentResult) -> str:
         parts.append(_comment(f"Page {page.page}" + (" (edited by hand)" if page.edited else "")))
         if page.error:
             parts.append(_comment(f"Page {page.page} could not be converted: {page.error}"))
+            continue
+        if page.skipped:
+            parts.append(_comment(skip_note(page) or ""))
             continue
         body = close_open_blocks(page.markdown.strip())
         if body:

@@ -39,6 +39,11 @@ def document_tables(doc: DocumentResult) -> list[PageTable]:
     return out
 
 
+def skip_note(page: PageResult) -> str | None:
+    """What an export writes where a skipped page's text would be ("Page 3 was skipped (blank)."), or None."""
+    return f"Page {page.page} was skipped ({page.skipped})." if page.skipped else None
+
+
 def stop_reason(page: PageResult) -> str | None:
     """Why a page's text may be incomplete, or None when the model finished it."""
     if page.error or page.edited:  # a hand edit is the user's own text: the model's stop no longer applies

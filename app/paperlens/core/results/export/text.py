@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from paperlens.core.results.blocks import Block, markdown_blocks
 from paperlens.core.results.export.registry import ExportFormat, register
-from paperlens.core.results.export.shared import display_width, stop_reason
+from paperlens.core.results.export.shared import display_width, skip_note, stop_reason
 from paperlens.core.results.tables import Table
 from paperlens.core.runs import DocumentResult
 
@@ -74,6 +74,8 @@ def render_text(doc: DocumentResult) -> str:
         chunk = [f"[Page {page.page}{', edited by hand' if page.edited else ''}]"]
         if page.error:
             chunk.append(f"(This page could not be converted: {page.error})")
+        elif page.skipped:
+            chunk.append(f"({skip_note(page)})")
         else:
             text = blocks_to_text(markdown_blocks(page.markdown))
             if text:
