@@ -52,6 +52,16 @@ from paperlens import APP_NAME
 from paperlens.core.errors import PaperLensError
 from paperlens.core.page import Page
 from paperlens.core.runs import Finish, PageResult
+from paperlens.core.session import (
+    DOCUMENT_SUFFIXES,
+    IMAGE_SUFFIXES,
+    ChatTurn,
+    DocumentSession,
+    OpenCancelled,
+    expand_paths,
+    image_session,
+    open_session,
+)
 from paperlens.gui.ask_view import AskPane
 from paperlens.gui.dialogs import PasswordDialog, SettingsDialog
 from paperlens.gui.firstrun import ModelBanner
@@ -66,16 +76,6 @@ from paperlens.gui.pages import (
     THUMB_WIDTH,
     PageView,
     ThumbnailList,
-)
-from paperlens.gui.session import (
-    DOCUMENT_SUFFIXES,
-    IMAGE_SUFFIXES,
-    ChatTurn,
-    DocumentSession,
-    OpenCancelled,
-    expand_paths,
-    image_session,
-    open_session,
 )
 from paperlens.gui.settings import MODES, Settings
 from paperlens.gui.tables_view import TablesPane
