@@ -15,14 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt, QThreadPool, Slot
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QImage
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QDialog,
     QMainWindow,
-    QSplitter,
     QStackedWidget,
     QTabBar,
-    QTabWidget,
     QToolBar,
     QVBoxLayout,
     QWidget,
@@ -33,25 +31,21 @@ from paperlens.core.page import Page
 from paperlens.core.runs import PageResult
 from paperlens.core.session import ChatScope, DocumentSession
 from paperlens.gui.actions import Actions, UiState
-from paperlens.gui.ask_view import AskPane
 from paperlens.gui.dialogs import SettingsDialog
+from paperlens.gui.document_view import TAB_ASK, TAB_MARKDOWN, TAB_TABLES, DocumentView
 from paperlens.gui.documents import Documents, JobKind, parse_summary, result_info
 from paperlens.gui.export_dialog import choose_export, run_export
 from paperlens.gui.firstrun import ModelBanner
 from paperlens.gui.jobs import JobRunner
-from paperlens.gui.markdown_view import MarkdownPane
 from paperlens.gui.model_check import ModelCheck, ModelStatus, default_model_check
 from paperlens.gui.notice import NoticeBar
 from paperlens.gui.opening import Opener, ask_password_dialog
 from paperlens.gui.page_cache import PageCache
-from paperlens.gui.pages import FAILED_MARK, PARSED_MARK, PARTIAL_MARK, THUMB_WIDTH, PageView, ThumbnailList
 from paperlens.gui.settings import Settings
 from paperlens.gui.start_panel import StartPanel
 from paperlens.gui.statusbar import StatusBar
-from paperlens.gui.tables_view import TablesPane
 from paperlens.gui.worker import EngineFactory, JobOutcome, LibraryFactory, ModelHost, real_engine_factory
 
-TAB_MARKDOWN, TAB_TABLES, TAB_ASK = 0, 1, 2
 SHUTDOWN_TIMEOUT_MS = 10_000
 
 __all__ = ["TAB_ASK", "TAB_MARKDOWN", "TAB_TABLES", "MainWindow", "ModelCheck", "default_model_check"]
@@ -79,7 +73,6 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(APP_NAME)
         self.setAcceptDrops(True)
         self._selecting = False
-        self._tables_dirty = True
         self.ask_password: Callable[[str, str], str | None] = ask_password_dialog(self)
 
         pool = QThreadPool(self)
@@ -150,24 +143,14 @@ class MainWindow(QMainWindow):
         self.doc_tabs.setMovable(True)
         self.doc_tabs.setDocumentMode(True)
         self.doc_tabs.setExpanding(False)
-        self.thumbs = ThumbnailList()
-        self.page_view = PageView()
-        self.markdown = MarkdownPane()
-        self.tables = TablesPane()
-        self.ask = AskPane()
-        self.right_tabs = QTabWidget()
-        self.right_tabs.addTab(self.markdown, "Markdown")
-        self.right_tabs.addTab(self.tables, "Tables")
-        self.right_tabs.addTab(self.ask, "Ask")
-
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.setObjectName("mainSplitter")
-        for i, (widget, stretch) in enumerate(((self.thumbs, 0), (self.page_view, 1), (self.right_tabs, 1))):
-            self.splitter.addWidget(widget)
-            self.splitter.setStretchFactor(i, stretch)
-        self.splitter.setCollapsible(1, False)
-        self.splitter.setCollapsible(2, False)
-        self.splitter.setSizes([THUMB_WIDTH + 50, 560, 560])
+        self.view = DocumentView(lambda: self.current, self.cache)
+        self.splitter = self.view
+        self.thumbs, self.page_view, self.right_tabs = (
+            self.view.thumbs,
+            self.view.page_view,
+            self.view.right_tabs,
+        )
+        self.markdown, self.tables, self.ask = self.view.markdown, self.view.tables, self.view.ask
 
         self.empty = StartPanel()
         self.stack = QStackedWidget()
@@ -191,15 +174,10 @@ class MainWindow(QMainWindow):
         self.thumbs.page_selected.connect(self._page_selected)
         self.markdown.edited.connect(self._markdown_edited)
         self.ask.ask_requested.connect(self.ask_question)
-        self.ask.scope_changed.connect(self._refresh_ask)
-        self.right_tabs.currentChanged.connect(self._right_tab_changed)
         self.empty.open_requested.connect(self.open_dialog)
         self.empty.camera_requested.connect(self.open_camera)
         self.empty.paste_requested.connect(self.paste)
         self.status.mode_chosen.connect(self._mode_chosen)
-        self.cache.image_ready.connect(self._image_ready)
-        self.cache.image_failed.connect(self._image_failed)
-        self.cache.thumbnail_ready.connect(self._thumbnail_ready)
         self.documents.restored.connect(self._restored)
         h = self.host
         h.page_started.connect(self._on_page_started)
@@ -294,7 +272,7 @@ class MainWindow(QMainWindow):
         first_new = session.page_count + 1
         for img in images:
             session.add_page(Page(image=img, source="camera"))
-        self._show_thumbnails(session)
+        self.view.show_thumbnails(session)
         self.cache.queue_thumbnails(session, range(first_new, session.page_count + 1))
         self.select_page(first_new)
         return session
@@ -345,23 +323,11 @@ class MainWindow(QMainWindow):
         self._update_actions()
         if s is None:
             self.setWindowTitle(APP_NAME)
-            self.thumbs.set_pages(0)
-            self.page_view.set_image(None)
-            self.markdown.show_text("", key=None)
-            self.tables.show_markdown("")
-            self.ask.show_turns([])
+            self.view.clear()
             return
         self.setWindowTitle(f"{s.title} — {APP_NAME}")
-        self._show_thumbnails(s)
+        self.view.show_thumbnails(s)
         self._show_page()
-
-    def _show_thumbnails(self, s: DocumentSession) -> None:
-        self.thumbs.set_pages(s.page_count, s.current_page)
-        for n in range(1, s.page_count + 1):
-            self._mark_page(s, n)
-            image = s.thumbnails.get(n)
-            if image is not None:
-                self.thumbs.set_thumbnail(n, image)
 
     @Slot(int)
     def _page_selected(self, number: int) -> None:
@@ -396,118 +362,8 @@ class MainWindow(QMainWindow):
         self.select_page(self.current_page - 1)
 
     def _show_page(self) -> None:
-        s = self.current
         self._update_actions()
-        if s is None:
-            return
-        n = s.current_page
-        image = self.cache.image(s, n)
-        if image is not None:
-            self.page_view.set_image(image)
-        else:
-            self.page_view.set_message(f"Rendering page {n}…")
-            self.cache.render(s, n)
-        self._refresh_markdown()
-        self._tables_dirty = True
-        if self.right_tabs.currentIndex() == TAB_TABLES:
-            self._refresh_tables()
-        self._refresh_ask()
-
-    @Slot(object, int, QImage)
-    def _image_ready(self, s: DocumentSession, n: int, image: QImage) -> None:
-        if s is self.current and s.current_page == n:
-            self.page_view.set_image(image)
-
-    @Slot(object, int, str)
-    def _image_failed(self, s: DocumentSession, n: int, message: str) -> None:
-        if s is self.current and s.current_page == n:
-            self.page_view.set_message(f"Page {n} cannot be shown: {message}")
-
-    @Slot(object, int, QImage)
-    def _thumbnail_ready(self, s: DocumentSession, n: int, image: QImage) -> None:
-        if s is self.current:
-            self.thumbs.set_thumbnail(n, image)
-
-    def _refresh_markdown(self) -> None:
-        s = self.current
-        if s is None:
-            return
-        n = s.current_page
-        streaming = n in s.streaming
-        text = s.markdown(n)
-        if streaming:
-            info = f"Reading page {n}… {len(text):,} characters so far"
-        else:
-            info = result_info(s.results.get(n), n in s.edited)
-        placeholder = (
-            f"Page {n} is not parsed yet. Parse it with Ctrl+R, or every page with Ctrl+Shift+R."
-            if n not in s.results
-            else ""
-        )
-        self.markdown.show_text(text, key=(s.id, n), streaming=streaming, info=info, placeholder=placeholder)
-
-    def _refresh_tables(self) -> None:
-        s = self.current
-        if s is None:
-            self.tables.show_markdown("")
-            return
-        n = s.current_page
-        empty = "No tables on this page." if n in s.results else f"Parse page {n} to see its tables."
-        self.tables.show_markdown(s.markdown(n), empty_message=empty)
-        self._tables_dirty = False
-
-    @Slot(str)
-    def _refresh_ask(self, *_args) -> None:
-        s = self.current
-        if s is None:
-            self.ask.show_turns([])
-            return
-        scope = self.ask.scope
-        n = s.current_page
-        turns = s.chat(scope, n)
-        if scope is ChatScope.PAGE:
-            self.ask.set_context(f"Page {n}")
-            hint = f"Ask anything about page {n}; the model looks at the page image itself."
-        else:
-            parsed = sum(1 for p in range(1, s.page_count + 1) if s.is_parsed(p))
-            self.ask.set_context(f"{parsed} of {s.page_count} pages parsed")
-            hint = (
-                "Questions about the whole document are answered from the parsed text of its pages "
-                "(or the PDF's own text for pages not parsed yet); the answer names the pages it used."
-            )
-        self.ask.show_turns(turns, empty_hint=hint)
-
-    @Slot(int)
-    def _right_tab_changed(self, index: int) -> None:
-        if index == TAB_TABLES and self._tables_dirty:
-            self._refresh_tables()
-        elif index == TAB_ASK:
-            self._refresh_ask()
-
-    def show_markdown_tab(self) -> None:
-        self.right_tabs.setCurrentIndex(TAB_MARKDOWN)
-
-    def show_tables_tab(self) -> None:
-        self.right_tabs.setCurrentIndex(TAB_TABLES)
-
-    def show_ask_tab(self) -> None:
-        self.right_tabs.setCurrentIndex(TAB_ASK)
-
-    def _mark_page(self, s: DocumentSession, n: int) -> None:
-        if s is not self.current:
-            return
-        r = s.results.get(n)
-        if n in s.streaming:
-            mark = PARTIAL_MARK
-        elif r is None:
-            mark = ""
-        elif r.error:
-            mark = FAILED_MARK
-        elif s.is_parsed(n):
-            mark = PARSED_MARK
-        else:
-            mark = PARTIAL_MARK
-        self.thumbs.set_mark(n, mark)
+        self.view.show_page()
 
     # markdown editing
     @Slot(object, str)
@@ -519,12 +375,12 @@ class MainWindow(QMainWindow):
         if s is None or n in s.streaming:
             return
         s.set_markdown(n, text)
-        self._mark_page(s, n)
-        self._tables_dirty = True
+        self.view.mark_page(s, n)
+        self.view.tables_dirty = True
         if s is self.current and s.current_page == n:
             self.markdown.set_info(result_info(s.results.get(n), True))
             if self.right_tabs.currentIndex() == TAB_TABLES:
-                self._refresh_tables()
+                self.view.refresh_tables()
         self._update_actions()
 
     @Slot()
@@ -601,7 +457,7 @@ class MainWindow(QMainWindow):
         if self.ask.scope is not scope:
             self.ask.set_scope(scope)
         self.right_tabs.setCurrentIndex(TAB_ASK)
-        self._refresh_ask()
+        self.view.refresh_ask()
         return job
 
     @Slot()
@@ -616,11 +472,11 @@ class MainWindow(QMainWindow):
         s = self.documents.page_started(job, page)
         if s is None:
             return
-        self._mark_page(s, page)
+        self.view.mark_page(s, page)
         if self.documents.follow_job == job and s is self.current and s.current_page != page:
             self.select_page(page)
         elif s is self.current and s.current_page == page:
-            self._refresh_markdown()
+            self.view.refresh_markdown()
 
     @Slot(int, int, str)
     def _on_text(self, job_id: int, page: int, text: str) -> None:
@@ -629,23 +485,23 @@ class MainWindow(QMainWindow):
             return
         if job.kind is JobKind.PARSE:
             if s is self.current and s.current_page == page:
-                self._refresh_markdown()
+                self.view.refresh_markdown()
                 if self.right_tabs.currentIndex() == TAB_TABLES:
-                    self._tables_dirty = True
+                    self.view.tables_dirty = True
         elif job.turn is not None and s is self.current and self.right_tabs.currentIndex() == TAB_ASK:
-            self._refresh_ask()
+            self.view.refresh_ask()
 
     @Slot(int, object)
     def _on_page_done(self, job: int, result: PageResult) -> None:
         s = self.documents.page_done(job, result)
         if s is None:
             return
-        self._mark_page(s, result.page)
+        self.view.mark_page(s, result.page)
         if s is self.current and s.current_page == result.page:
-            self._refresh_markdown()
-            self._tables_dirty = True
+            self.view.refresh_markdown()
+            self.view.tables_dirty = True
             if self.right_tabs.currentIndex() == TAB_TABLES:
-                self._refresh_tables()
+                self.view.refresh_tables()
         self._update_actions()
 
     @Slot(int, object)
@@ -665,16 +521,16 @@ class MainWindow(QMainWindow):
         if job.kind is JobKind.PARSE:
             if s is not None:
                 for n in cleared:
-                    self._mark_page(s, n)
+                    self.view.mark_page(s, n)
                 if s is self.current:
-                    self._refresh_markdown()
+                    self.view.refresh_markdown()
             self.status.showMessage(parse_summary(outcome), 8000)
             if (
                 outcome.error and outcome.error != self.models.engine_failure
             ):  # a load failure is in the banner
                 self.notice.show_error(outcome.error)
         elif job.turn is not None and s is self.current:
-            self._refresh_ask()
+            self.view.refresh_ask()
         self._update_actions()
 
     # ------------------------------------------------------------------------------------------------------------------
