@@ -113,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtCore import QSettings, Qt, QTimer
 
     from paperlens.gui.app import make_app
-    from paperlens.gui.main_window import MainWindow, default_model_check
+    from paperlens.gui.main_window import MainWindow
+    from paperlens.gui.model_check import default_model_check
     from paperlens.gui.settings import Settings
     from paperlens.gui.worker import default_library_factory, real_engine_factory
 
@@ -197,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     timer.stop()
     busy_s = time.monotonic() - t0
     probed = probe_stalls(probe)
-    info = window._engine_info
+    info = window.models.engine_info
     window.close()
 
     own = []

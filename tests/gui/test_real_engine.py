@@ -12,7 +12,7 @@ import pytest
 from PySide6.QtCore import Qt, QTimer
 
 from paperlens.core.runs import Finish
-from paperlens.gui.main_window import default_model_check
+from paperlens.gui.model_check import default_model_check
 from paperlens.gui.worker import default_library_factory, real_engine_factory
 from tests.gui.helpers import wait_idle, write_pdf
 
@@ -74,7 +74,7 @@ class Heartbeat:
 
 def test_real_parse_and_questions_through_the_window(qtbot, real_window, tmp_path):
     window = real_window()
-    qtbot.waitUntil(lambda: window._model_ok is True, timeout=10_000)
+    qtbot.waitUntil(lambda: window.models.ok is True, timeout=10_000)
     assert window.banner.isHidden()
     s = window.open_paths([write_pdf(tmp_path / "invoice.pdf", pages=2)])[0]
 

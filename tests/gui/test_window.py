@@ -9,7 +9,8 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent, QGuiApplication, QKeySequence
 
 from paperlens.core.runs import Finish
-from paperlens.gui.main_window import TAB_ASK, TAB_TABLES, ModelCheck
+from paperlens.gui.main_window import TAB_ASK, TAB_TABLES
+from paperlens.gui.model_check import ModelCheck
 from paperlens.gui.pages import PARSED_MARK, PARTIAL_MARK
 from tests.gui.fakes import ANSWER, PAGE_MARKDOWN, FakeEngineFactory
 from tests.gui.helpers import page_image, wait_idle, write_pdf, write_png
@@ -115,8 +116,8 @@ def test_paste_an_image_from_the_clipboard(window):
 def test_recent_files_reopen_and_a_moved_one_is_dropped(window, tmp_path):
     png = write_png(tmp_path / "recent.png")
     window.settings.recent_files = [str(png), str(tmp_path / "moved.pdf")]
-    window._fill_recent_list()
-    assert window.recent_list.count() == 2
+    window.opener.refresh_recent()
+    assert window.empty.recent_list.count() == 2
     window.open_recent(str(tmp_path / "moved.pdf"))
     assert "no longer" in window.notice.text
     assert window.settings.recent_files == [str(png)]
@@ -362,7 +363,7 @@ def test_reopening_a_document_shows_its_cached_results_and_questions(qtbot, make
     check = lambda folder: ModelCheck(True, text_model="Fake.gguf", models=models)  # noqa: E731
     pdf = write_pdf(tmp_path / "keep.pdf", pages=2)
     first = make_window(model_check=check, library_factory=lambda: Library(db))
-    qtbot.waitUntil(lambda: first._library is not None, timeout=3000)
+    qtbot.waitUntil(lambda: first.documents.library is not None, timeout=3000)
     s = first.open_paths([pdf])[0]
     first.parse_current_page()
     wait_idle(qtbot, first)
@@ -438,7 +439,7 @@ def test_settings_dialog_writes_values_and_the_engine_reloads_with_them(
 ):
     from paperlens.gui.dialogs import SettingsDialog
 
-    before = window._engine_spec()
+    before = window._engine_options()
     dialog = SettingsDialog(window.settings, "/default/models", window)
     qtbot.addWidget(dialog)
     assert dialog.mode.currentData() == "4x" and dialog.threads.value() == 0

@@ -21,11 +21,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from paperlens.core.runs import Finish
+from paperlens.core.session import ChatScope, ChatTurn
 from paperlens.gui.markdown_view import TABLE_CSS, view_html
-from paperlens.gui.session import ChatTurn
 
-SCOPES = (("page", "This page"), ("document", "Whole document"))
+SCOPES = ((ChatScope.PAGE, "This page"), (ChatScope.DOCUMENT, "Whole document"))
 
 
 def pages_phrase(pages: list[int]) -> str:
@@ -40,13 +39,11 @@ def turn_footer(turn: ChatTurn) -> str:
     """The small line under an answer: which pages it used, how it ended, how long it took."""
     bits = []
     if turn.pages_used:
-        bits.append(("From " if turn.scope == "document" else "About ") + pages_phrase(turn.pages_used))
-    if turn.finish == Finish.CANCELLED:
-        bits.append("stopped")
-    elif turn.finish == Finish.LENGTH:
-        bits.append("cut at the length limit")
-    elif turn.finish == Finish.REPETITION:
-        bits.append("stopped a repeating answer")
+        bits.append(
+            ("From " if turn.scope == ChatScope.DOCUMENT else "About ") + pages_phrase(turn.pages_used)
+        )
+    if turn.finish is not None and turn.finish.note:
+        bits.append(turn.finish.note)
     if turn.stats is not None and turn.finish is not None:
         bits.append(f"{turn.stats.wall_s:.1f} s")
         if turn.stats.image_reused:
@@ -64,7 +61,7 @@ class AskPane(QWidget):
         super().__init__(parent)
         self.scope_box = QComboBox()
         for key, label in SCOPES:
-            self.scope_box.addItem(label, key)
+            self.scope_box.addItem(label, key.value)
         self.scope_box.setToolTip(
             "This page: the model looks at the page image. Whole document: it reads the parsed text of every page."
         )
@@ -99,11 +96,11 @@ class AskPane(QWidget):
         self._empty_hint = ""
 
     @property
-    def scope(self) -> str:
-        return self.scope_box.currentData()
+    def scope(self) -> ChatScope:
+        return ChatScope(self.scope_box.currentData())
 
-    def set_scope(self, scope: str) -> None:
-        index = self.scope_box.findData(scope)
+    def set_scope(self, scope: ChatScope | str) -> None:
+        index = self.scope_box.findData(ChatScope(scope).value)
         if index >= 0:
             self.scope_box.setCurrentIndex(index)
 
@@ -111,7 +108,7 @@ class AskPane(QWidget):
     def _scope_changed(self, _index: int) -> None:
         self.question.setPlaceholderText(
             "Ask about the page…  (Enter to send)"
-            if self.scope == "page"
+            if self.scope == ChatScope.PAGE
             else "Ask about the whole document…  (Enter to send)"
         )
         self.scope_changed.emit(self.scope)

@@ -22,7 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from paperlens.gui.settings import DEVICES, MODES, Settings
+from paperlens.core.options import DEVICES, MODES
+from paperlens.gui.settings import Settings
 
 
 class PasswordDialog(QDialog):

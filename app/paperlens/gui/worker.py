@@ -29,6 +29,7 @@ from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 from paperlens.core.engine.contract import VisionEngine
 from paperlens.core.errors import PaperLensError
 from paperlens.core.options import EngineOptions
+from paperlens.core.session import ChatScope
 
 log = logging.getLogger(__name__)
 
@@ -60,13 +61,6 @@ def default_library_factory():
 class JobKind(str, Enum):
     PARSE = "parse"
     ASK = "ask"
-
-
-class Scope(str, Enum):
-    """What a question is about: the page's image, or the whole document's parsed text."""
-
-    PAGE = "page"
-    DOCUMENT = "document"
 
 
 @dataclass
@@ -164,7 +158,7 @@ class AskRequest(Job):
     """A question about one page (its image) or the whole document (its parsed text)."""
 
     question: str
-    scope: Scope
+    scope: ChatScope
     page_no: int | None = None
     load_page: Callable[[int], Any] | None = None
     document_texts: Callable[[], list[tuple[int, str]]] | None = None  # called in the model thread
@@ -188,7 +182,7 @@ class AskRequest(Job):
             worker.loading.emit("Loading the model…")
             engine.load()
         worker.announce(engine)
-        if self.scope == Scope.PAGE:
+        if self.scope == ChatScope.PAGE:
             if self.load_page is None or self.page_no is None:
                 raise PaperLensError("There is no page to ask about.")
             page = self.load_page(self.page_no)
@@ -216,7 +210,7 @@ class AskRequest(Job):
                 self.source_name,
                 self.question,
                 result.text,
-                page=self.page_no if self.scope == Scope.PAGE else None,
+                page=self.page_no if self.scope == ChatScope.PAGE else None,
                 pages_used=outcome.pages_used,
                 model_id=engine.identity,
                 mode=result.stats.mode,

@@ -1,4 +1,4 @@
-"""One open document in the window: its pages, what the model made of them, and its chats.
+"""One open document: its pages, what the model made of them, and its chats.
 
 Why a session object and not widgets holding state: several documents can be open at once and each must keep its
 results, edits and questions when the user switches away; the widgets are re-filled from the session on every switch.
@@ -6,6 +6,8 @@ A session may hold several sources (a folder of page photos, captured pages appe
 
 Pages are rendered on demand from two threads (the render pool for the page view, the model thread for parsing), and
 PDF libraries are not safe to call from two threads at once, so every render goes through the session's lock.
+
+It lives in the core (no Qt) so the CLI can open what the window opens: a folder of page photos as one document.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +36,16 @@ PAGE_CACHE = 6  # rendered pages kept in memory per document (an A4 page at 150 
 PasswordAsker = Callable[[str, str], "str | None"]
 
 
+class ChatScope(str, Enum):
+    """What a question is about: the page's image, or the parsed text of the whole document.
+
+    A `str` enum so it compares equal to the plain "page" / "document" the worker and the library speak.
+    """
+
+    PAGE = "page"
+    DOCUMENT = "document"
+
+
 class OpenCancelled(Exception):
     """The user dismissed the password dialog: not an error, nothing to show."""
 
@@ -42,7 +55,7 @@ class ChatTurn:
     """One question and its answer. `finish` is None while the answer is still streaming."""
 
     question: str
-    scope: str  # "page" or "document"
+    scope: ChatScope
     page_no: int | None = None
     answer: str = ""
     pages_used: list[int] = field(default_factory=list)
@@ -177,7 +190,7 @@ class DocumentSession:
     def is_parsed(self, number: int) -> bool:
         """A page is done when it has a complete result (cancelled or failed pages are run again)."""
         r = self.results.get(number)
-        return r is not None and r.ok and r.finish in (Finish.STOP, Finish.LENGTH, Finish.REPETITION)
+        return r is not None and r.ok and r.finish.complete
 
     def unparsed(self, numbers: Iterable[int] | None = None) -> list[int]:
         pages = numbers if numbers is not None else range(1, self.page_count + 1)
@@ -215,16 +228,18 @@ class DocumentSession:
         pages = [self.results[n] for n in sorted(self.results) if self.results[n].ok]
         return DocumentResult(source=self.path or self.title, pages=pages, title=Path(self.title).stem)
 
-    def chat(self, scope: str, page_no: int | None) -> list[ChatTurn]:
-        key = "document" if scope == "document" else f"page-{page_no}"
+    def chat(self, scope: ChatScope | str, page_no: int | None) -> list[ChatTurn]:
+        key = "document" if scope == ChatScope.DOCUMENT else f"page-{page_no}"
         return self.chats.setdefault(key, [])
 
-    def history(self, scope: str, page_no: int | None) -> tuple[tuple[str, str], ...]:
+    def history(self, scope: ChatScope | str, page_no: int | None) -> tuple[tuple[str, str], ...]:
         """Earlier finished exchanges of the same chat, for follow-up questions."""
         return tuple(
             (t.question, t.answer)
             for t in self.chat(scope, page_no)
-            if t.finish in (Finish.STOP, Finish.LENGTH)
+            if t.finish is not None
+            and t.finish.complete
+            and t.finish != Finish.REPETITION  # no loops fed back
         )
 
     def close(self) -> None:

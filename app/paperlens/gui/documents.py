@@ -1,0 +1,277 @@
+"""The open documents and the model jobs submitted for them, and what the library remembers of reopened documents.
+
+Why apart from the window: this is the bookkeeping between `ModelHost`'s signals (job ids, page numbers) and the
+sessions they change. The controller changes sessions only; the window asks it what changed and repaints the views.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from paperlens.core.runs import Finish, PageResult, RunStats
+from paperlens.core.session import ChatScope, ChatTurn, DocumentSession
+from paperlens.gui.jobs import JobRunner
+from paperlens.gui.settings import Settings
+from paperlens.gui.worker import AskRequest, JobKind, JobOutcome, ModelHost, ParseRequest
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class JobRecord:
+    """What the window remembers of a job it submitted: pages to parse, or one chat turn to answer."""
+
+    kind: JobKind
+    doc_id: str
+    turn: ChatTurn | None = None
+    pages: tuple[int, ...] = ()
+
+
+def result_info(result: PageResult | None, edited: bool) -> str:
+    """The line above the Markdown: how the page's text came to be."""
+    if result is None:
+        return ""
+    if result.error:
+        return f"Failed: {result.error}"
+    bits = []
+    if edited:
+        bits.append("edited by hand")
+    if result.cached:
+        bits.append("from the cache")
+    elif result.stats.generated_tokens:
+        s = result.stats
+        bits.append(f"{s.generated_tokens} tokens in {s.wall_s:.1f} s")
+        if s.image_tokens:
+            bits.append(f"{s.image_tokens} image tokens ({s.mode})")
+    if result.finish.note and not edited:  # after a hand edit the model's stop no longer describes the text
+        bits.append(result.finish.note)
+    return " · ".join(bits)
+
+
+def parse_summary(outcome: JobOutcome) -> str:
+    """The status bar's sentence when a parse job ends."""
+    if outcome.error:
+        return f"Stopped: {outcome.error}"
+    result = outcome.result
+    pages = result.pages if result is not None else []
+    ran = sum(1 for p in pages if p.ok and not p.cached and p.finish != Finish.CANCELLED)
+    cached = sum(1 for p in pages if p.cached)
+    failed = sum(1 for p in pages if not p.ok)
+    bits = []
+    if ran:
+        bits.append(f"parsed {ran} page{'s' if ran != 1 else ''} in {outcome.elapsed_s:.1f} s")
+    if cached:
+        bits.append(f"{cached} from the cache")
+    if failed:
+        bits.append(f"{failed} failed")
+    if outcome.cancelled:
+        bits.append("stopped; the text so far is kept")
+    text = "; ".join(bits) or "nothing to do"
+    return text[0].upper() + text[1:] + "."
+
+
+class Documents(QObject):
+    """Sessions by id, jobs by id, and the library lookups. Emits `restored(session, pages, questions)`."""
+
+    restored = Signal(object, int, int)
+
+    def __init__(
+        self, host: ModelHost, jobs: JobRunner, settings: Settings, parent: QObject | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.host = host
+        self.jobs = jobs
+        self.settings = settings
+        self.sessions: dict[str, DocumentSession] = {}
+        self._jobs: dict[int, JobRecord] = {}
+        self.follow_job = 0  # the batch whose pages the window follows (0: none)
+        self.library: Any = None
+        self.models: Any = None  # ModelSet from the last look at the model folder: it keys the cached results
+        self._restore_waiting: list[str] = []
+
+    # sessions
+    def get(self, doc_id: str) -> DocumentSession | None:
+        return self.sessions.get(doc_id)
+
+    def add(self, session: DocumentSession) -> None:
+        self.sessions[session.id] = session
+        if session.path:
+            self._restore_waiting.append(session.id)
+            self.restore_pending()
+
+    def remove(self, doc_id: str) -> DocumentSession | None:
+        """Forget a document, stop its jobs and close its files."""
+        session = self.sessions.pop(doc_id, None)
+        self.host.cancel_document(doc_id)
+        if session is not None:
+            session.close()
+        return session
+
+    def close_all(self) -> None:
+        for s in list(self.sessions.values()):
+            s.close()
+
+    # submitting
+    def page_queued(self, s: DocumentSession, n: int) -> bool:
+        return any(j.kind is JobKind.PARSE and j.doc_id == s.id and n in j.pages for j in self._jobs.values())
+
+    def submit_parse(self, s: DocumentSession, pages: list[int], *, use_cache: bool = True) -> int:
+        req = ParseRequest(
+            doc_id=s.id, pages=pages, load_page=s.page, source_name=s.path or "", use_cache=use_cache
+        )
+        job = self.host.submit(req)
+        if job:
+            self._jobs[job] = JobRecord(JobKind.PARSE, s.id, pages=tuple(pages))
+        return job
+
+    def submit_ask(self, s: DocumentSession, question: str, scope: ChatScope) -> int:
+        n = s.current_page
+        page_no = n if scope is ChatScope.PAGE else None
+        history = s.history(scope, n)
+        turn = ChatTurn(question=question, scope=scope, page_no=page_no)
+        s.chat(scope, n).append(turn)
+        req = AskRequest(
+            doc_id=s.id,
+            question=question,
+            scope=scope.value,
+            page_no=page_no,
+            load_page=s.page,
+            document_texts=s.document_texts,
+            history=history,
+            source_name=s.path or "",
+        )
+        job = self.host.submit(req)
+        self._jobs[job] = JobRecord(JobKind.ASK, s.id, turn=turn)
+        return job
+
+    # what the model thread reports
+    def _lookup(self, job_id: int) -> tuple[JobRecord | None, DocumentSession | None]:
+        job = self._jobs.get(job_id)
+        return job, (self.sessions.get(job.doc_id) if job else None)
+
+    def page_started(self, job_id: int, page: int) -> DocumentSession | None:
+        _job, s = self._lookup(job_id)
+        if s is not None:
+            s.streaming[page] = ""
+        return s
+
+    def add_text(self, job_id: int, page: int, text: str) -> tuple[JobRecord | None, DocumentSession | None]:
+        job, s = self._lookup(job_id)
+        if s is None or job is None:
+            return None, None
+        if job.kind is JobKind.PARSE:
+            s.streaming[page] = s.streaming.get(page, "") + text
+        elif job.turn is not None:
+            job.turn.answer += text
+        return job, s
+
+    def page_done(self, job_id: int, result: PageResult) -> DocumentSession | None:
+        _job, s = self._lookup(job_id)
+        if s is None:
+            return None
+        s.streaming.pop(result.page, None)
+        keep = s.results.get(result.page)
+        if not (
+            result.finish == Finish.CANCELLED and not result.markdown and keep is not None and keep.markdown
+        ):
+            s.results[result.page] = result
+            s.edited.discard(result.page)
+        return s
+
+    def job_finished(self, outcome: JobOutcome) -> tuple[JobRecord | None, DocumentSession | None, list[int]]:
+        """Forget the job; returns it, its session and the pages it left half-streamed (now cleared)."""
+        job = self._jobs.pop(outcome.job_id, None)
+        if self.follow_job == outcome.job_id:
+            self.follow_job = 0
+        s = self.sessions.get(outcome.doc_id)
+        cleared: list[int] = []
+        if job is None:
+            return None, s, cleared
+        if job.kind is JobKind.PARSE:
+            if s is not None:
+                for n in job.pages:
+                    if n in s.streaming:  # cancelled before the page reported back
+                        s.streaming.pop(n, None)
+                        cleared.append(n)
+        elif job.turn is not None:
+            turn = job.turn
+            result = outcome.result
+            if outcome.error:
+                turn.error = outcome.error
+                turn.finish = Finish.STOP
+            elif result is not None:
+                turn.answer = result.text or turn.answer
+                turn.finish = result.finish
+                turn.stats = result.stats
+            else:
+                turn.finish = Finish.CANCELLED
+            if outcome.cancelled and turn.finish != Finish.CANCELLED and not outcome.error:
+                turn.finish = Finish.CANCELLED
+            turn.pages_used = list(outcome.pages_used)
+        return job, s, cleared
+
+    # results kept from earlier sessions
+    def set_library(self, library: Any) -> None:
+        self.library = library
+        self.restore_pending()
+
+    def set_models(self, models: Any) -> None:
+        self.models = models
+        self.restore_pending()
+
+    def restore_pending(self) -> None:
+        """Show what the library remembers of reopened documents (parsed pages, questions) without running anything.
+
+        Waits until both the library and the model folder's identity are known: results are keyed by the model.
+        """
+        if self.library is None or self.models is None or not getattr(self.models, "complete", False):
+            return
+        waiting, self._restore_waiting = self._restore_waiting, []
+        for doc_id in waiting:
+            s = self.sessions.get(doc_id)
+            if s is not None:
+                self._restore(s)
+
+    def _restore(self, s: DocumentSession) -> None:
+        from paperlens.core.prompts import parse_task
+
+        lib, models, mode = self.library, self.models, self.settings.mode
+        path, count, title = s.path, s.page_count, s.title
+        task = parse_task().cache_name
+
+        def work():
+            lib.add_document(path, count, title=title)
+            results = lib.page_results(path, models.identity(mode), mode, task, include_partial=True)
+            return results, lib.qa_history(path)
+
+        def done(value) -> None:
+            results, history = value
+            if s.closed:
+                return
+            for n, run in results.items():
+                if 1 <= n <= s.page_count and n not in s.results and n not in s.streaming:
+                    s.results[n] = PageResult(n, run.text, run.finish, run.stats, cached=True)
+            for rec in history:
+                scope = ChatScope.DOCUMENT if rec.page is None else ChatScope.PAGE
+                chat = s.chat(scope, rec.page)
+                if any(t.question == rec.question and t.answer == rec.answer for t in chat):
+                    continue
+                chat.append(
+                    ChatTurn(
+                        rec.question,
+                        scope,
+                        rec.page,
+                        rec.answer,
+                        list(rec.pages_used),
+                        Finish.STOP,
+                        stats=RunStats.from_dict(rec.stats or {}),
+                    )
+                )
+            if results or history:
+                self.restored.emit(s, len(results), len(history))
+
+        self.jobs.submit(work, done, lambda msg: log.info("library lookup failed: %s", msg))
