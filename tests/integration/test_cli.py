@@ -329,3 +329,32 @@ def test_a_flattened_photo_is_said_and_no_flatten_keeps_it_whole(tiny_model_dir,
     # AND with --no-flatten nothing is said and the photo is read whole
     assert main([*args, "--no-cache", "--no-flatten"]) == 0
     assert "flattened" not in capsys.readouterr().err
+
+
+def test_ask_about_a_whole_document_uses_the_text_layer_and_parses_the_pages_without_text(
+    tiny_model_dir, tmp_path, capsys
+):
+    # GIVEN a PDF whose pages 1-3 have a text layer and page 4 is a picture only
+    import pymupdf as fitz
+
+    pdf = make_pdf(tmp_path / "doc.pdf", 3)
+    doc = fitz.open(pdf)
+    png = tmp_path / "p.png"
+    a4_page().save(png)
+    page = doc.new_page(width=595, height=842)
+    page.insert_image(page.rect, filename=str(png))
+    doc.saveIncr()
+    doc.close()
+    args = ["ask", str(pdf), "What is in row 3?", "--document", "--model-dir", str(tiny_model_dir)]
+    args += ["--mode", "16x", "--max-tokens", "6", "--ctx", "4096"]
+    # WHEN a whole-document question is asked
+    rc = main([*args, "--json"])
+    captured = capsys.readouterr()
+    out = json.loads(captured.out)
+    # THEN page 4 was parsed first, and the answer says which pages it came from
+    assert rc == 0 and "Parsing 1 page(s)" in captured.err
+    assert out["pages_used"] == [1, 2, 3, 4] and out["incomplete"] is False and out["stats"]["image_tokens"] == 0
+    # AND a second question needs no parse: page 4 is in the cache now
+    rc = main(args)
+    captured = capsys.readouterr()
+    assert rc == 0 and "Parsing" not in captured.err and "answered from page(s) 1, 2, 3, 4" in captured.err

@@ -15,12 +15,19 @@ from paperlens.commands.common import (
     model_options,
     open_document,
 )
+from paperlens.core.errors import PaperLensError
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("file")
     p.add_argument("question")
     p.add_argument("--page", type=int, default=1, help="page number (default 1)")
+    p.add_argument(
+        "--document",
+        action="store_true",
+        help="answer from the whole document's text (parsed pages, or the PDF's text layer; pages with neither "
+        "are parsed first); long documents are searched for the pages that matter",
+    )
     p.add_argument("--json", action="store_true", help="print the answer and its stats as JSON")
     model_options(p)
     document_options(p)
@@ -30,6 +37,8 @@ def run(args: argparse.Namespace) -> int:
     from paperlens.core.documents import parse_page_range
     from paperlens.core.pipeline import ask_page
 
+    if args.document:
+        return _ask_document(args)
     engine = build_engine(args)
     with open_document(args) as doc:
         index = parse_page_range(str(args.page), doc.page_count)[0]
@@ -54,4 +63,85 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_CANCELLED if result.cancelled else 0
 
 
-COMMAND = Command(name="ask", help="ask a question about a page", add_arguments=add_arguments, run=run)
+def _document_texts(args: argparse.Namespace, engine, cancel) -> list[tuple[int, str]]:
+    """Every page's text: the user's edit, else the cached parse, else the PDF's text layer; pages with none of
+    these are parsed now (and cached, so the next question is instant)."""
+    from paperlens.core.library import Library
+    from paperlens.core.pipeline import PageSource, parse_pages
+    from paperlens.core.prompts import parse_task
+
+    library: Library | None
+    try:
+        library = Library()
+    except PaperLensError:
+        library = None
+    source = str(args.file)
+    texts: dict[int, str] = {}
+    with open_document(args) as doc:
+        if library is not None:
+            known = library.page_results(source, engine.identity, engine.mode, parse_task().cache_name)
+            texts.update({n: r.text for n, r in known.items()})
+            texts.update({n: e.text for n, e in library.page_edits(source, "parse").items()})
+        missing = []
+        for index in range(doc.page_count):
+            if index + 1 in texts:
+                continue
+            layer = doc.page_text(index)
+            if layer:
+                texts[index + 1] = layer
+            else:
+                missing.append(index)
+        if missing:
+            print(f"Parsing {len(missing)} page(s) that have no text yet…", file=sys.stderr)
+            sources = (PageSource.load(i + 1, lambda i=i: doc.page(i)) for i in missing)
+            parsed = parse_pages(
+                sources, len(missing), engine, library=library, cancel=cancel, source_name=source
+            )
+            texts.update({p.page: p.markdown for p in parsed.pages if p.ok and p.markdown})
+    return sorted(texts.items())
+
+
+def _ask_document(args: argparse.Namespace) -> int:
+    from paperlens.core.pipeline import ask_document
+
+    engine = build_engine(args)
+
+    def on_chunk(piece: str) -> None:
+        sys.stdout.write(piece)
+        sys.stdout.flush()
+
+    try:
+        with CtrlCCancels() as cancel:
+            texts = _document_texts(args, engine, cancel)
+            if cancel.is_set():
+                return EXIT_CANCELLED
+            answer = ask_document(
+                engine, texts, args.question, on_chunk=None if args.json else on_chunk, cancel=cancel
+            )
+    finally:
+        engine.close()
+    result = answer.result
+    if args.json:
+        data = {
+            "question": args.question,
+            "pages_used": answer.pages_used,
+            "incomplete": answer.incomplete,
+            **result.to_dict(),
+        }
+        print(json.dumps(data, indent=2))
+    else:
+        sys.stdout.write("\n")
+        used = ", ".join(str(n) for n in answer.pages_used)
+        note = (
+            f"; {len(answer.pages_used)} of {answer.pages_with_text} pages fit the context, so the answer may be "
+            "incomplete"
+            if answer.incomplete
+            else ""
+        )
+        print(f"(answered from page(s) {used}{note})", file=sys.stderr)
+    return EXIT_CANCELLED if result.cancelled else 0
+
+
+COMMAND = Command(
+    name="ask", help="ask a question about a page or a whole document", add_arguments=add_arguments, run=run
+)

@@ -242,33 +242,15 @@ def ask_page(
     )
 
 
-def document_context(pages: list[tuple[int, str]], budget_chars: int) -> tuple[str, list[int]]:
-    """The document's text for a whole-document question, `[Page N]`-marked, cut to a character budget.
-
-    Returns the text and the page numbers it includes, so the answer can say which pages it was drawn from.
-    """
-    parts, used, size = [], [], 0
-    for number, text in pages:
-        text = (text or "").strip()
-        if not text:
-            continue
-        block = f"[Page {number}]\n{text}\n"
-        if size + len(block) > budget_chars:
-            remaining = budget_chars - size
-            if remaining > 200:
-                parts.append(block[:remaining])
-                used.append(number)
-            break
-        parts.append(block)
-        used.append(number)
-        size += len(block)
-    return "\n".join(parts), used
+ANSWER_RESERVE_TOKENS = 1024  # room kept for the answer of a whole-document question
 
 
 @dataclass
 class DocumentAnswer:
     result: RunResult
     pages_used: list[int] = field(default_factory=list)
+    incomplete: bool = False  # pages with text were left out to fit the context: the answer may miss them
+    pages_with_text: int = 0
 
 
 def ask_document(
@@ -280,17 +262,29 @@ def ask_document(
     on_chunk: Callable[[str], None] | None = None,
     cancel: threading.Event | None = None,
 ) -> DocumentAnswer:
-    """Answer from the parsed text (or PDF text layer) of every page; the answer names the pages it used."""
-    from paperlens.core.prompts import ask_document_task
+    """Answer from the parsed text (or PDF text layer) of the document's pages, any number of them.
+
+    When the whole text does not fit the context, the pages most relevant to the question are chosen
+    (`core/retrieval.py`), counted in the engine's own tokens; the answer names the pages it was given.
+    """
+    from paperlens.core.prompts import ask_document_task, build_prompt
+    from paperlens.core.retrieval import select_context
 
     _ready_to_answer(engine, question)
-    # About 3.5 characters a token; leave room for the question, history and the answer.
-    budget = max(1000, int((engine.context_tokens - 1200) * 3.5))
-    context, used = document_context(pages, budget)
-    if not used:
+    frame = build_prompt(ask_document_task(question, "", history))
+    overhead = engine.count_tokens(frame.before + frame.after)
+    budget = engine.context_tokens - overhead - ANSWER_RESERVE_TOKENS
+    ctx = select_context(pages, question, engine.count_tokens, max(budget, 0))
+    if not ctx.pages_used:
         raise EngineError(
-            "There is no text to answer from yet.",
-            hint="Parse the document first, or ask about the current page.",
+            "There is no text to answer from yet."
+            if not ctx.pages_with_text
+            else "The question is too long.",
+            hint="Parse the document first, or ask about the current page."
+            if not ctx.pages_with_text
+            else "Shorten the question or start a new chat.",
         )
-    run = engine.run(ask_document_task(question, context, history), None, on_chunk=on_chunk, cancel=cancel)
-    return DocumentAnswer(result=run, pages_used=used)
+    run = engine.run(ask_document_task(question, ctx.text, history), None, on_chunk=on_chunk, cancel=cancel)
+    return DocumentAnswer(
+        result=run, pages_used=ctx.pages_used, incomplete=ctx.incomplete, pages_with_text=ctx.pages_with_text
+    )

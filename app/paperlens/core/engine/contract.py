@@ -70,6 +70,11 @@ class VisionEngine(ABC):
     def context_tokens(self) -> int:
         """How many tokens one run may hold (prompt + answer): bounds whole-document questions."""
 
+    def count_tokens(self, text: str) -> int:
+        """How many tokens `text` takes in this engine's model. Engines that can tokenize say exactly; the default
+        is a cautious estimate (3 characters a token; MiniCPM-V's tokenizer averages about 3.5 on prose)."""
+        return -(-len(text) // 3)
+
     def preflight(self) -> None:  # noqa: B027 - an optional hook: engines with nothing to check keep it
         """Fail fast, before any page is rendered, when the engine clearly cannot run (no model files...)."""
 

@@ -140,6 +140,11 @@ class LlamaEngine(VisionEngine):
     def context_tokens(self) -> int:
         return self.config.n_ctx
 
+    def count_tokens(self, text: str) -> int:
+        if self._llama is None:
+            return super().count_tokens(text)
+        return len(self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
     def preflight(self) -> None:
         """No model at all, or none for this mode: say so before any page is rendered (derives 4x if needed)."""
         self.models.require(self.config.mode)
