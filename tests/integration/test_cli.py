@@ -353,7 +353,9 @@ def test_ask_about_a_whole_document_uses_the_text_layer_and_parses_the_pages_wit
     out = json.loads(captured.out)
     # THEN page 4 was parsed first, and the answer says which pages it came from
     assert rc == 0 and "Parsing 1 page(s)" in captured.err
-    assert out["pages_used"] == [1, 2, 3, 4] and out["incomplete"] is False and out["stats"]["image_tokens"] == 0
+    assert (
+        out["pages_used"] == [1, 2, 3, 4] and out["incomplete"] is False and out["stats"]["image_tokens"] == 0
+    )
     # AND a second question needs no parse: page 4 is in the cache now
     rc = main(args)
     captured = capsys.readouterr()
