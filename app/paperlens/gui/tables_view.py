@@ -30,10 +30,8 @@ def extract(markdown: str) -> list:
     """The page's tables, or [] when there are none or the text cannot be read as tables."""
     if not markdown.strip():
         return []
-    try:
-        from paperlens.core.results.tables import extract_tables
-    except ImportError:  # the core's table reader is not installed yet: show no tables rather than fail
-        return []
+    from paperlens.core.results.tables import extract_tables
+
     try:
         return list(extract_tables(markdown))
     except Exception:

@@ -76,12 +76,9 @@ def pixels_key(rgb: Image.Image) -> str:
 
 def physical_cores() -> int:
     """PaperLens' default thread count: llama.cpp gains nothing from hyper-threads."""
-    try:
-        import psutil
+    import psutil
 
-        return max(1, psutil.cpu_count(logical=False) or os.cpu_count() or 1)
-    except ImportError:
-        return max(1, os.cpu_count() or 1)
+    return max(1, psutil.cpu_count(logical=False) or os.cpu_count() or 1)
 
 
 def peak_rss_mb() -> float:
