@@ -305,3 +305,21 @@ def test_kill_9_mid_batch_keeps_every_finished_page(tmp_path) -> None:
         assert (
             lib.get(ResultKey("hash-of-page-2", "fake-model", "4x", "parse-v1")).stats.generated_tokens == 2
         )
+
+
+def test_page_hashes_stored_before_the_document_is_recorded_are_kept(tmp_path):
+    # GIVEN a parse that stored page hashes before the window's library lookup recorded the document (a race seen
+    # as a flaky window test: the reopened document showed no results)
+    from paperlens.core.library import Library
+
+    pdf = tmp_path / "doc.pdf"
+    pdf.write_bytes(b"%PDF-1.4 not really")
+    with Library(tmp_path / "lib.sqlite3") as lib:
+        lib.set_page_hashes(str(pdf), {1: "hash-1"})
+        # WHEN the document is recorded afterwards
+        lib.add_document(str(pdf), 2)
+        # THEN the hashes are still there; only a changed file drops them
+        assert lib.page_hashes(str(pdf)) == {1: "hash-1"}
+        pdf.write_bytes(b"%PDF-1.4 changed, longer")
+        lib.add_document(str(pdf), 2)
+        assert lib.page_hashes(str(pdf)) == {}

@@ -438,7 +438,9 @@ class Library:
                 )
                 return _inserted_id(cur)
             doc_id = int(row["id"])
-            if (row["file_size"], row["file_mtime_ns"]) != (size, mtime):
+            # A row made by set_page_hashes (a parse that started first) has no file facts yet: its hashes are fresh.
+            known = row["file_size"] is not None or row["file_mtime_ns"] is not None
+            if known and (row["file_size"], row["file_mtime_ns"]) != (size, mtime):
                 conn.execute("DELETE FROM pages WHERE document_id=?", (doc_id,))
             conn.execute(
                 "UPDATE documents SET page_count=?, file_size=?, file_mtime_ns=?, opened_at=?, "
