@@ -284,7 +284,7 @@ def _candidates(view: _View, min_area: float) -> Iterator[np.ndarray]:
     h, w = view.shape
     min_px = min_area * h * w
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
-    maps = []
+    maps: list[np.ndarray] = []  # Canny's edge maps: uint8, 0 or 255
     for channel in (view.light, *view.chroma):
         if channel is view.light:
             median = float(np.median(channel[::4, ::4]))
@@ -292,7 +292,7 @@ def _candidates(view: _View, min_area: float) -> Iterator[np.ndarray]:
         else:
             lo, hi = 10.0, 30.0
         maps.append(cv2.Canny(channel, lo, hi, L2gradient=True))
-    hulls = []
+    hulls: list[np.ndarray] = []
     # Each channel alone, and all together: a page's outline can be a lightness edge on three sides and a colour
     # edge on the fourth (a red title band against a grey jumper).
     for edges in (maps[0], maps[1], maps[2], maps[0] | maps[1] | maps[2]):

@@ -78,8 +78,8 @@ def flatten(
     if snap:
         ratio = _snap_ratio(ratio)
     tl, tr, br, bl = (np.array(c) for c in quad.corners)
-    width_px = max(np.linalg.norm(tr - tl), np.linalg.norm(br - bl))
-    height_px = max(np.linalg.norm(bl - tl), np.linalg.norm(br - tr))
+    width_px = max(float(np.linalg.norm(tr - tl)), float(np.linalg.norm(br - bl)))
+    height_px = max(float(np.linalg.norm(bl - tl)), float(np.linalg.norm(br - tr)))
     long_side = min(float(max_side), max(width_px, height_px))
     if ratio >= 1:
         out_h, out_w = long_side, long_side / ratio

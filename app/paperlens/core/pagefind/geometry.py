@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
+
+Point = tuple[float, float]
+Corners = tuple[Point, Point, Point, Point]
 
 
 @dataclass(frozen=True)
@@ -17,19 +20,19 @@ class Quad:
     covered by a hand or lying on a same-coloured table scores lower than one on a dark desk.
     """
 
-    corners: tuple[tuple[float, float], tuple[float, float], tuple[float, float], tuple[float, float]]
+    corners: Corners
     confidence: float = 1.0
 
     @classmethod
     def from_points(cls, points: Sequence[Sequence[float]] | np.ndarray, confidence: float = 1.0) -> Quad:
         pts = order_corners(np.asarray(points, dtype=np.float64).reshape(4, 2))
-        return cls(tuple((float(x), float(y)) for x, y in pts), float(confidence))  # type: ignore[arg-type]
+        return cls(_four((float(x), float(y)) for x, y in pts), float(confidence))
 
     def as_array(self) -> np.ndarray:
         return np.array(self.corners, dtype=np.float32)
 
     def scaled(self, factor: float) -> Quad:
-        return Quad(tuple((x * factor, y * factor) for x, y in self.corners), self.confidence)  # type: ignore[arg-type]
+        return Quad(_four((x * factor, y * factor) for x, y in self.corners), self.confidence)
 
     @property
     def area(self) -> float:
@@ -40,6 +43,12 @@ class Quad:
             "corners": [[round(x, 1), round(y, 1)] for x, y in self.corners],
             "confidence": round(self.confidence, 3),
         }
+
+
+def _four(points: Iterable[Point]) -> Corners:
+    """Exactly four points as the corners' tuple type (raises if there are more or fewer)."""
+    tl, tr, br, bl = points
+    return tl, tr, br, bl
 
 
 def order_corners(pts: np.ndarray) -> np.ndarray:
