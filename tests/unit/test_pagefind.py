@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from paperlens.core import pagefind
 from paperlens.core.pagefind import (
     Quad,
     SteadyTracker,
@@ -22,6 +21,7 @@ from paperlens.core.pagefind import (
     quad_iou,
     rotate,
 )
+from paperlens.core.pagefind.detect import WORK_SIZE
 from tests.unit.scenes import background, page_image, photo
 
 SCENES = [
@@ -228,8 +228,8 @@ def test_moving_or_losing_the_page_starts_the_wait_again():
 
 def test_work_size_bounds_detection_cost():
     # A 12-megapixel photo is searched at about WORK_SIZE pixels: a whole factor down, never below it by much.
-    factor = math.ceil(4624 / pagefind.WORK_SIZE)
-    assert 4624 // factor <= pagefind.WORK_SIZE and 4624 // factor > pagefind.WORK_SIZE * 0.8
+    factor = math.ceil(4624 / WORK_SIZE)
+    assert 4624 // factor <= WORK_SIZE and 4624 // factor > WORK_SIZE * 0.8
 
 
 def test_sparse_thin_text_is_not_blank():

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from paperlens.core.results.tables import TABLE_TOKEN, Span, Table, extract_tables, html_to_text, parse_blocks
+from paperlens.core.results.markdown import TABLE_TOKEN
+from paperlens.core.results.tables import Span, Table, extract_tables, html_to_text, parse_blocks
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "model_outputs"
 GOLDEN = sorted(FIXTURES.glob("*.md"))

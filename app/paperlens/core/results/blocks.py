@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 
 from markdown_it.token import Token
 
-from paperlens.core.results.tables import TABLE_TOKEN, Table, _tag_name, html_to_text, parse_blocks
+from paperlens.core.results.markdown import TABLE_TOKEN
+from paperlens.core.results.tables import Table, html_to_text, parse_blocks
+from paperlens.core.results.tables.text import tag_name
 
 
 @dataclass
@@ -226,7 +228,7 @@ def inline_runs(children: list[Token] | None) -> list[Run]:
         elif t in ("s_open", "s_close"):
             state["strike"] += 1 if t.endswith("open") else -1
         elif t == "html_inline":
-            name = _tag_name(tok.content)
+            name = tag_name(tok.content)
             if name == "br":
                 add("\n")
             elif name in html_flags:

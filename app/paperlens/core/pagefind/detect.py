@@ -1,140 +1,27 @@
-"""Finding a page in a photo or camera frame, and turning it into a flat, clean page image.
+"""Finding the page's outline in a photo or camera frame (`find_page`).
 
-Everything here works on one image at a time and keeps no state except `SteadyTracker`, so the camera reader, the
-CLI and the window's thread pool can all call it. Detection runs on a copy scaled down to about 512 pixels: a page
-edge is a long straight line, so it survives the scaling, and a 1280x720 frame costs a few milliseconds on one core.
-The corners are then refined by fitting straight lines to the edges, which also recovers corners that are rounded
-(ID cards) or covered by a finger.
+Detection runs on a copy scaled down to about 512 pixels: a page edge is a long straight line, so it survives the
+scaling, and a 1280x720 frame costs a few milliseconds on one core. The corners are then refined by fitting straight
+lines to the edges, which also recovers corners that are rounded (ID cards) or covered by a finger.
 """
 
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator
 
 import cv2
 import numpy as np
 from PIL import Image
 
-__all__ = [
-    "Quad",
-    "SteadyTracker",
-    "ENHANCE_MODES",
-    "as_bgr",
-    "deskew",
-    "enhance",
-    "estimate_skew",
-    "find_page",
-    "flatten",
-    "is_blank",
-    "outside_marks",
-    "outside_noise",
-    "page_aspect_ratio",
-    "quad_iou",
-    "rotate",
-    "surround_contrast",
-]
+from paperlens.core.pagefind.geometry import Quad, intersect, line_through, order_corners
+from paperlens.core.pagefind.images import as_bgr
 
 WORK_SIZE = 480  # at most this long side for the copy that detection runs on
 MIN_AREA = 0.05  # a page smaller than this share of the picture is too far away to read
 MIN_CONFIDENCE = 0.25  # below this, say "no page" rather than draw a wild outline
-PAPER_RATIOS = {  # height / width of sheets people photograph; an estimate this close is snapped to it
-    "A series (A4, A5)": math.sqrt(2),
-    "US Letter": 11 / 8.5,
-    "US Legal": 14 / 8.5,
-    "ID card": 85.6 / 53.98,
-}
-SNAP_TOLERANCE = 0.03
-# Focal length of a typical phone main camera or webcam (about 26 mm equivalent), in multiples of the picture's long
-# side: used only when the photo itself cannot tell (see page_aspect_ratio).
-DEFAULT_FOCAL = 0.8
 
 
-# --------------------------------------------------------------------------------------------------------------------
-# the quadrilateral
-# --------------------------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Quad:
-    """A page outline: corners top-left, top-right, bottom-right, bottom-left in source pixels, and how sure we are.
-
-    `confidence` is 0..1: mostly the share of the outline that runs along a real edge of the picture, so a page
-    covered by a hand or lying on a same-coloured table scores lower than one on a dark desk.
-    """
-
-    corners: tuple[tuple[float, float], tuple[float, float], tuple[float, float], tuple[float, float]]
-    confidence: float = 1.0
-
-    @classmethod
-    def from_points(cls, points: Sequence[Sequence[float]] | np.ndarray, confidence: float = 1.0) -> Quad:
-        pts = _order_corners(np.asarray(points, dtype=np.float64).reshape(4, 2))
-        return cls(tuple((float(x), float(y)) for x, y in pts), float(confidence))  # type: ignore[arg-type]
-
-    def as_array(self) -> np.ndarray:
-        return np.array(self.corners, dtype=np.float32)
-
-    def scaled(self, factor: float) -> Quad:
-        return Quad(tuple((x * factor, y * factor) for x, y in self.corners), self.confidence)  # type: ignore[arg-type]
-
-    @property
-    def area(self) -> float:
-        return float(abs(cv2.contourArea(self.as_array())))
-
-    def to_json(self) -> dict:
-        return {
-            "corners": [[round(x, 1), round(y, 1)] for x, y in self.corners],
-            "confidence": round(self.confidence, 3),
-        }
-
-
-def _order_corners(pts: np.ndarray) -> np.ndarray:
-    """Clockwise from the corner nearest the top-left: stable for any rotation up to about 45 degrees either way."""
-    centre = pts.mean(axis=0)
-    angles = np.arctan2(pts[:, 1] - centre[1], pts[:, 0] - centre[0])
-    pts = pts[np.argsort(angles)]  # y points down, so increasing angle is clockwise on screen
-    start = int(np.argmin(pts[:, 0] + pts[:, 1]))
-    return np.roll(pts, -start, axis=0)
-
-
-def quad_iou(a: Quad | np.ndarray, b: Quad | np.ndarray) -> float:
-    """Overlap of two outlines (intersection over union of their areas): how the page finder is measured."""
-    pa = a.as_array() if isinstance(a, Quad) else np.asarray(a, dtype=np.float32)
-    pb = b.as_array() if isinstance(b, Quad) else np.asarray(b, dtype=np.float32)
-    pa = _order_corners(pa.astype(np.float64)).astype(np.float32)
-    pb = _order_corners(pb.astype(np.float64)).astype(np.float32)
-    inter, _ = cv2.intersectConvexConvex(pa, pb)
-    union = abs(cv2.contourArea(pa)) + abs(cv2.contourArea(pb)) - inter
-    return float(inter / union) if union > 0 else 0.0
-
-
-# --------------------------------------------------------------------------------------------------------------------
-# image conversions
-# --------------------------------------------------------------------------------------------------------------------
-def as_bgr(image: Image.Image | np.ndarray) -> np.ndarray:
-    """OpenCV's layout (BGR, uint8) from a PIL image or an array; arrays are taken to be BGR already, as cv2 reads."""
-    if isinstance(image, Image.Image):
-        rgb = np.asarray(image.convert("RGB"))
-        return cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
-    arr = np.asarray(image)
-    if arr.dtype != np.uint8:
-        arr = np.clip(arr, 0, 255).astype(np.uint8)
-    if arr.ndim == 2:
-        return cv2.cvtColor(arr, cv2.COLOR_GRAY2BGR)
-    if arr.shape[2] == 4:
-        return cv2.cvtColor(arr, cv2.COLOR_BGRA2BGR)
-    return arr
-
-
-def _to_pil(image: Image.Image | np.ndarray) -> Image.Image:
-    if isinstance(image, Image.Image):
-        return image.convert("RGB") if image.mode not in ("RGB", "L") else image
-    return Image.fromarray(cv2.cvtColor(as_bgr(image), cv2.COLOR_BGR2RGB))
-
-
-# --------------------------------------------------------------------------------------------------------------------
-# finding the page
-# --------------------------------------------------------------------------------------------------------------------
 def find_page(
     image: Image.Image | np.ndarray, *, min_area: float = MIN_AREA, thorough: bool = False
 ) -> Quad | None:
@@ -378,12 +265,12 @@ class _View:
             fx, fy = xs[rows, k], ys[rows, k]
             keep = (across[rows, k] > 0.5 * self.EDGE) & (fx > 1) & (fx < w - 2) & (fy > 1) & (fy < h - 2)
             if keep.sum() < 8:
-                lines.append(_line_through(p, q))
+                lines.append(line_through(p, q))
                 continue
             found = np.stack([fx, fy], axis=1)[keep].astype(np.float32)
             vx, vy, x0, y0 = cv2.fitLine(found, cv2.DIST_HUBER, 0, 0.01, 0.01).ravel()
             lines.append(np.array([vy, -vx, vx * y0 - vy * x0], dtype=np.float64))  # a x + b y + c = 0
-        corners = [_intersect(lines[(i - 1) % 4], lines[i]) for i in range(4)]
+        corners = [intersect(lines[(i - 1) % 4], lines[i]) for i in range(4)]
         if any(c is None for c in corners):
             return None
         out = np.array(corners)
@@ -392,25 +279,12 @@ class _View:
         return out
 
 
-def _line_through(p: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """The line (a, b, c), a x + b y + c = 0, through two points."""
-    d = q - p
-    return np.array([d[1], -d[0], d[0] * p[1] - d[1] * p[0]], dtype=np.float64)
-
-
-def _intersect(l1: np.ndarray, l2: np.ndarray) -> np.ndarray | None:
-    pt = np.cross(l1, l2)
-    if abs(pt[2]) < 1e-9:
-        return None
-    return pt[:2] / pt[2]
-
-
 def _candidates(view: _View, min_area: float) -> Iterator[np.ndarray]:
     """Four-cornered outlines that might be the page: from edge outlines, bright regions and long lines."""
     h, w = view.shape
     min_px = min_area * h * w
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
-    maps = []
+    maps: list[np.ndarray] = []  # Canny's edge maps: uint8, 0 or 255
     for channel in (view.light, *view.chroma):
         if channel is view.light:
             median = float(np.median(channel[::4, ::4]))
@@ -418,7 +292,7 @@ def _candidates(view: _View, min_area: float) -> Iterator[np.ndarray]:
         else:
             lo, hi = 10.0, 30.0
         maps.append(cv2.Canny(channel, lo, hi, L2gradient=True))
-    hulls = []
+    hulls: list[np.ndarray] = []
     # Each channel alone, and all together: a page's outline can be a lightness edge on three sides and a colour
     # edge on the fourth (a red title band against a grey jumper).
     for edges in (maps[0], maps[1], maps[2], maps[0] | maps[1] | maps[2]):
@@ -549,7 +423,7 @@ def _line_quads(view: _View, min_area: float, per_family: int = 14, keep: int = 
     for k in np.argsort(-score)[:keep]:
         if score[k] <= 0:
             break
-        yield _order_corners(corners[k])
+        yield order_corners(corners[k])
 
 
 def _merge_lines(lines: list[dict], dim: int) -> list[dict]:
@@ -596,14 +470,14 @@ def _reduce_to_quad(hull: np.ndarray) -> np.ndarray | None:
         i = int(np.argmin(lengths))  # side poly[i] -> poly[i+1]
         a0, a1 = poly[(i - 1) % n], poly[i]
         b0, b1 = poly[(i + 1) % n], poly[(i + 2) % n]
-        pt = _intersect(_line_through(a0, a1), _line_through(b0, b1))
+        pt = intersect(line_through(a0, a1), line_through(b0, b1))
         if pt is None or not np.all(np.isfinite(pt)) or np.hypot(*(pt - a1)) > 0.5 * perimeter:
             pt = (a1 + b0) / 2  # the neighbours run apart: merge the short side into one point instead
         merged = list(poly)
         merged[i] = pt
         del merged[(i + 1) % n]
         poly = np.array(merged)
-    return _order_corners(poly)
+    return order_corners(poly)
 
 
 def _plausible(quad: np.ndarray, shape: tuple[int, int], min_area: float) -> bool:
@@ -631,392 +505,3 @@ def _plausible(quad: np.ndarray, shape: tuple[int, int], min_area: float) -> boo
         if abs(cos) > 0.8:  # corner sharper than about 37 degrees or flatter than 143
             return False
     return True
-
-
-def surround_contrast(image: Image.Image | np.ndarray, quad: Quad) -> float:
-    """How different the picture just outside the outline is from just inside it (Lab units, the typical side).
-
-    A photographed page lies on something else (a desk, a table, a hand): tens of units. An outline found inside a
-    scan (a table or a picture printed on the page) has the same paper on both sides: a few units. Bands a little
-    away from the outline are compared by their median colour, so print near the edge does not count.
-    """
-    bgr = as_bgr(image)
-    h, w = bgr.shape[:2]
-    factor = max(1, math.ceil(max(h, w) / WORK_SIZE))
-    small = cv2.resize(bgr, (max(1, w // factor), max(1, h // factor)), interpolation=cv2.INTER_AREA)
-    lab = cv2.cvtColor(small, cv2.COLOR_BGR2LAB).astype(np.float32)
-    sh, sw = lab.shape[:2]
-    pts = quad.as_array().astype(np.float64) / factor
-    centre = pts.mean(axis=0)
-    diffs = []
-    t = np.linspace(0.1, 0.9, 24)
-    for i in range(4):
-        p, q = pts[i], pts[(i + 1) % 4]
-        d = q - p
-        n = np.array([-d[1], d[0]]) / max(float(np.hypot(*d)), 1e-6)
-        if np.dot(centre - p, n) < 0:
-            n = -n  # point inwards
-        line = p[None, :] + t[:, None] * d[None, :]
-        bands = []
-        for sign in (1, -1):
-            samples = []
-            for depth in (0.02, 0.035, 0.05):
-                xy = line + sign * depth * max(sh, sw) * n
-                ok = (xy[:, 0] >= 0) & (xy[:, 0] < sw) & (xy[:, 1] >= 0) & (xy[:, 1] < sh)
-                samples.append(lab[xy[ok, 1].astype(int), xy[ok, 0].astype(int)])
-            bands.append(np.concatenate(samples))
-        inside, outside = bands
-        if len(outside) < 6 or len(inside) < 6:
-            continue  # the side runs along the picture's border: nothing outside to compare
-        diffs.append(float(np.abs(np.median(inside, axis=0) - np.median(outside, axis=0)).max()))
-    return float(np.median(diffs)) if diffs else 0.0
-
-
-def _outside(image: Image.Image | np.ndarray, quad: Quad) -> tuple[np.ndarray, np.ndarray, int]:
-    """(grey copy of at most 1000 px, mask of what lies clearly outside the outline, the copy's long side)."""
-    bgr = as_bgr(image)
-    h, w = bgr.shape[:2]
-    f = min(1.0, 1000.0 / max(h, w))
-    small = cv2.resize(bgr, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
-    gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
-    dim = max(gray.shape)
-    inside = np.zeros_like(gray)
-    cv2.fillPoly(inside, [np.round(quad.as_array() * f).astype(np.int32)], 255)
-    # Leave out a band around the outline (the page's edge, its shadow) and the picture's own border.
-    margin = max(3, round(0.02 * dim))
-    grown = cv2.dilate(inside, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * margin + 1, 2 * margin + 1)))
-    out = grown == 0
-    b = max(2, round(0.01 * dim))
-    out[:b, :] = out[-b:, :] = False
-    out[:, :b] = out[:, -b:] = False
-    return gray, out, dim
-
-
-def outside_marks(image: Image.Image | np.ndarray, quad: Quad) -> int:
-    """How many marks of print (dark, compact, glyph-sized) lie on paper outside the outline.
-
-    Paper here is ground as light as the lightest paper in the picture (within 25 grey levels of its 95th
-    percentile); a mark is at least 90 levels darker than the ground around it, glyph-sized and not a long streak.
-    A flat scan whose "page" is really a panel, a box or a table on it has its title, text and footer outside: tens
-    or hundreds of marks. A photographed page lies on a desk, a table or a hand, which is darker than the paper or
-    carries no print: a handful at most (wood grain, a keyboard's edge).
-    """
-    gray, out, dim = _outside(image, quad)
-    if not out.any():
-        return 0
-    k = max(5, round(0.025 * dim)) | 1
-    ground = cv2.morphologyEx(gray, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
-    level = float(np.percentile(ground, 95))
-    depth = ground.astype(np.int16) - gray.astype(np.int16)
-    ink = (depth > 50) & (ground >= max(120.0, level - 25)) & out
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
-    if n <= 1:
-        return 0
-    deepest = np.zeros(n, np.int16)
-    np.maximum.at(deepest, labels.ravel(), depth.ravel())
-    stats, deepest = stats[1:], deepest[1:]
-    long_side = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
-    short_side = np.maximum(np.minimum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]), 1)
-    glyph = (stats[:, cv2.CC_STAT_AREA] >= 4) & (long_side >= 3) & (long_side <= 0.04 * dim)
-    glyph &= (deepest >= 90) & (long_side <= 6 * short_side)
-    return int(glyph.sum())
-
-
-def outside_noise(image: Image.Image | np.ndarray, quad: Quad) -> float:
-    """The share of neighbouring pixels outside the outline that differ at all: 0.5 to 0.95 in a camera picture
-    (sensor noise, texture, light), near 0 in a rendered one (a screenshot, a page exported from a PDF), whose flat
-    colours are exactly flat."""
-    gray, out, _ = _outside(image, quad)
-    both = out[:, 1:] & out[:, :-1]
-    if not both.any():
-        return 0.0
-    return float((np.diff(gray.astype(np.int16), axis=1) != 0)[both].mean())
-
-
-# --------------------------------------------------------------------------------------------------------------------
-# flattening
-# --------------------------------------------------------------------------------------------------------------------
-def page_aspect_ratio(quad: Quad, image_size: tuple[int, int], *, focal: float | None = None) -> float:
-    """The page's true height/width ratio, undoing perspective (as in Zhang and He, "Whiteboard scanning", 2007).
-
-    A tilted camera makes the near side of the page look longer, so side lengths in the photo lie. The homography
-    from a unit square to the four corners, seen through a camera whose centre is the picture's centre, gives the
-    page's two edge directions in 3-D; they must be at right angles, which fixes the focal length, and their lengths
-    give the ratio. When that cannot fix the focal length (one pair of sides parallel in the picture, or a nearly
-    frontal shot) a typical phone or webcam lens is assumed (`focal`, in multiples of the picture's long side).
-    """
-    w_img, h_img = image_size
-    u0, v0 = w_img / 2.0, h_img / 2.0
-    longest = float(max(w_img, h_img))
-    square = np.array([[0, 0], [1, 0], [1, 1], [0, 1]], np.float32)
-    hom = cv2.getPerspectiveTransform(square, quad.as_array()).astype(np.float64)
-    # Columns of K^-1 H, with the focal length f still unknown: x and y parts scale with 1/f.
-    ax, ay, az = hom[0, 0] - u0 * hom[2, 0], hom[1, 0] - v0 * hom[2, 0], hom[2, 0]
-    bx, by, bz = hom[0, 1] - u0 * hom[2, 1], hom[1, 1] - v0 * hom[2, 1], hom[2, 1]
-    f = None
-    if focal is None and abs(az * bz) > 1e-12:
-        f2 = -(ax * bx + ay * by) / (az * bz)  # the page's edges are at right angles
-        if f2 > 0 and 0.3 * longest < math.sqrt(f2) < 6.0 * longest:
-            f = math.sqrt(f2)
-    if f is None:
-        f = (focal or DEFAULT_FOCAL) * longest
-    width = math.sqrt((ax / f) ** 2 + (ay / f) ** 2 + az**2)
-    height = math.sqrt((bx / f) ** 2 + (by / f) ** 2 + bz**2)
-    return height / width if width > 0 else 1.0
-
-
-def _snap_ratio(ratio: float) -> float:
-    for known in PAPER_RATIOS.values():
-        for candidate in (known, 1.0 / known):
-            if abs(ratio / candidate - 1.0) < SNAP_TOLERANCE:
-                return candidate
-    return ratio
-
-
-def flatten(
-    image: Image.Image | np.ndarray,
-    quad: Quad,
-    *,
-    max_side: int = 3508,
-    snap: bool = True,
-) -> Image.Image:
-    """The page inside `quad`, seen straight on, at its true aspect ratio (snapped to A4/Letter/... when close).
-
-    The output keeps about the detail the photo has along the page's longer side (never more than `max_side`
-    pixels, A4 at 300 dpi), because upscaling adds nothing and the model slices the page itself.
-    """
-    bgr = as_bgr(image)
-    h_img, w_img = bgr.shape[:2]
-    ratio = page_aspect_ratio(quad, (w_img, h_img))
-    if snap:
-        ratio = _snap_ratio(ratio)
-    tl, tr, br, bl = (np.array(c) for c in quad.corners)
-    width_px = max(np.linalg.norm(tr - tl), np.linalg.norm(br - bl))
-    height_px = max(np.linalg.norm(bl - tl), np.linalg.norm(br - tr))
-    long_side = min(float(max_side), max(width_px, height_px))
-    if ratio >= 1:
-        out_h, out_w = long_side, long_side / ratio
-    else:
-        out_w, out_h = long_side, long_side * ratio
-    out_w, out_h = max(8, round(out_w)), max(8, round(out_h))
-    dst = np.array([[0, 0], [out_w, 0], [out_w, out_h], [0, out_h]], dtype=np.float32)
-    matrix = cv2.getPerspectiveTransform(quad.as_array(), dst)
-    warped = cv2.warpPerspective(
-        bgr, matrix, (out_w, out_h), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE
-    )
-    return Image.fromarray(cv2.cvtColor(warped, cv2.COLOR_BGR2RGB))
-
-
-# --------------------------------------------------------------------------------------------------------------------
-# enhancement, rotation, deskew
-# --------------------------------------------------------------------------------------------------------------------
-ENHANCE_MODES = ("color", "gray", "scan", "none")
-
-
-def _background(gray: np.ndarray) -> np.ndarray:
-    """The paper's own brightness at each point (text removed): what shadows and uneven light look like."""
-    h, w = gray.shape
-    factor = max(1, int(max(h, w) / 400))
-    small = cv2.resize(gray, (max(1, w // factor), max(1, h // factor)), interpolation=cv2.INTER_AREA)
-    k = max(3, (max(small.shape) // 40) | 1)
-    # Dilation spreads the paper's white over the (darker, thinner) strokes; the median smooths what is left.
-    bg = cv2.dilate(small, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
-    bg = cv2.medianBlur(bg, min(255, (k * 2) | 1) if k * 2 < 255 else 255)
-    return cv2.resize(bg, (w, h), interpolation=cv2.INTER_LINEAR)
-
-
-def enhance(image: Image.Image | np.ndarray, mode: str = "color") -> Image.Image:
-    """A cleaner page: uneven lighting and shadows divided out, contrast stretched.
-
-    - "color": keeps colour (graphics, stamps, highlighter), paper made white;
-    - "gray": the same in grey;
-    - "scan": black and white, the look of a photocopier; best for plain text, harsh on photos;
-    - "none": unchanged.
-    """
-    if mode not in ENHANCE_MODES:
-        raise ValueError(f"enhance mode must be one of {', '.join(ENHANCE_MODES)}, not {mode!r}")
-    pil = _to_pil(image)
-    if mode == "none":
-        return pil.convert("RGB")
-    bgr = as_bgr(pil)
-    gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
-    bg = np.maximum(_background(gray).astype(np.float32), 1.0)
-    if mode == "color":
-        out = np.empty_like(bgr)
-        for c in range(3):
-            ch = bgr[:, :, c].astype(np.float32)
-            out[:, :, c] = np.clip(ch / bg * 235.0, 0, 255).astype(np.uint8)
-        out = _stretch(out)
-        return Image.fromarray(cv2.cvtColor(out, cv2.COLOR_BGR2RGB))
-    flat = np.clip(gray.astype(np.float32) / bg * 235.0, 0, 255).astype(np.uint8)
-    if mode == "gray":
-        return Image.fromarray(_stretch(flat)).convert("RGB")
-    # scan: after flattening the light, a global threshold separates ink from paper far better than on the raw photo;
-    # Otsu picks it, clamped so a nearly empty page does not turn its paper texture into ink.
-    otsu, _ = cv2.threshold(flat, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    level = min(max(otsu, 120.0), 200.0)
-    bw = np.where(flat > level, 255, 0).astype(np.uint8)
-    return Image.fromarray(bw).convert("RGB")
-
-
-def _stretch(arr: np.ndarray) -> np.ndarray:
-    """Contrast stretch between the 1st and 99th percentile (ink to paper), the same for all channels."""
-    lo, hi = np.percentile(arr, (1, 99))
-    if hi - lo < 10:
-        return arr
-    return np.clip((arr.astype(np.float32) - lo) * (255.0 / (hi - lo)), 0, 255).astype(np.uint8)
-
-
-def rotate(image: Image.Image, quarter_turns: int) -> Image.Image:
-    """Rotate by 90-degree steps, clockwise for positive numbers (a "rotate right" button adds one)."""
-    turns = quarter_turns % 4
-    if turns == 0:
-        return image
-    op = {1: Image.Transpose.ROTATE_270, 2: Image.Transpose.ROTATE_180, 3: Image.Transpose.ROTATE_90}[turns]
-    return image.transpose(op)
-
-
-def estimate_skew(image: Image.Image | np.ndarray, *, max_angle: float = 10.0) -> float:
-    """The angle in degrees by which text lines on a scanned page are tilted, counter-clockwise positive (the sense
-    of PIL's `Image.rotate`, so `image.rotate(-angle)` levels them).
-
-    Uses the projection profile: rotated back by the right angle, the rows of a text page alternate between ink and
-    blank, so the row sums vary the most. Coarse search in 0.5 degree steps, then 0.05 degree steps around the best.
-    """
-    gray = cv2.cvtColor(as_bgr(image), cv2.COLOR_BGR2GRAY)
-    h, w = gray.shape
-    factor = min(1.0, 1000.0 / max(h, w))
-    if factor < 1:
-        gray = cv2.resize(gray, (round(w * factor), round(h * factor)), interpolation=cv2.INTER_AREA)
-    _, ink = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
-    ys, xs = np.nonzero(ink)
-    if len(xs) < 50:
-        return 0.0
-    if len(xs) > 60000:
-        pick = np.random.default_rng(0).choice(len(xs), 60000, replace=False)
-        xs, ys = xs[pick], ys[pick]
-    cx, cy = gray.shape[1] / 2, gray.shape[0] / 2
-    xs = xs.astype(np.float64) - cx
-    ys = ys.astype(np.float64) - cy
-    n_rows = gray.shape[0] * 2
-
-    def spread(angle: float) -> float:
-        a = math.radians(angle)
-        # Row of each ink pixel after rotating the page by `angle` (counter-clockwise in image terms).
-        rows = (ys * math.cos(a) + xs * math.sin(a) + n_rows / 2).astype(np.int64)
-        rows = np.clip(rows, 0, n_rows - 1)
-        profile = np.bincount(rows, minlength=n_rows).astype(np.float64)
-        return float(np.sum(profile * profile))
-
-    coarse = np.arange(-max_angle, max_angle + 1e-9, 0.5)
-    best = max(coarse, key=spread)
-    fine = np.arange(best - 0.5, best + 0.5 + 1e-9, 0.05)
-    best = max(fine, key=spread)
-    return float(round(best, 2))
-
-
-def deskew(
-    image: Image.Image, *, angle: float | None = None, max_angle: float = 10.0, min_angle: float = 0.1
-) -> Image.Image:
-    """A flatbed scan turned so its text lines run level; white fills the corners the turn uncovers.
-
-    `angle` is `estimate_skew`'s answer when the caller has it already.
-    """
-    if angle is None:
-        angle = estimate_skew(image, max_angle=max_angle)
-    if abs(angle) < min_angle:
-        return image
-    # estimate_skew measures in PIL's sense (counter-clockwise positive): turning back by -angle levels the lines.
-    return image.convert("RGB").rotate(-angle, resample=Image.Resampling.BICUBIC, fillcolor=(255, 255, 255))
-
-
-# --------------------------------------------------------------------------------------------------------------------
-# blank pages
-# --------------------------------------------------------------------------------------------------------------------
-def is_blank(image: Image.Image | np.ndarray, *, min_stroke_px: int = 4, min_extent_px: int = 5) -> bool:
-    """True only when the page has nothing on it: not one mark darker (or lighter) than the paper.
-
-    A mark is a connected group of at least `min_stroke_px` pixels that differ from the local background and that
-    stretches at least `min_extent_px` pixels one way (on the copy of at most 1600 pixels that this looks at): the
-    stroke of a letter, a dot-free "OK", a page number, a signature line. Scanner dust (isolated pixels, round
-    specks of two or three pixels) is not a mark. Calling a page blank skips it without reading it, so this errs
-    on the side of "something is there": a single real mark is enough. Compared with the local background rather
-    than a fixed grey, so a blank sheet under uneven light or with a grey cast still counts as blank.
-    """
-    gray = cv2.cvtColor(as_bgr(image), cv2.COLOR_BGR2GRAY)
-    h, w = gray.shape
-    factor = min(1.0, 1600.0 / max(h, w))
-    if factor < 1:
-        gray = cv2.resize(
-            gray, (max(1, round(w * factor)), max(1, round(h * factor))), interpolation=cv2.INTER_AREA
-        )
-    if gray.size == 0:
-        return True
-    bg = _background(gray).astype(np.int16)
-    dark = ((bg - gray.astype(np.int16)) > 40).astype(np.uint8)
-    light = ((gray.astype(np.int16) - bg) > 40).astype(np.uint8)  # white ink on a dark page
-    ink = dark | light
-    # The outer 3 % is where a flattened photo keeps slivers of the table and a scanner its dark edge, not text.
-    my, mx = max(1, round(ink.shape[0] * 0.03)), max(1, round(ink.shape[1] * 0.03))
-    ink = ink[my:-my, mx:-mx]
-    if ink.size == 0:
-        return True
-    _, _, stats, _ = cv2.connectedComponentsWithStats(np.ascontiguousarray(ink), connectivity=8)
-    stats = stats[1:]
-    extent = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
-    marks = (stats[:, cv2.CC_STAT_AREA] >= min_stroke_px) & (extent >= min_extent_px)
-    return not bool(marks.any())
-
-
-# --------------------------------------------------------------------------------------------------------------------
-# live capture: is the page holding still?
-# --------------------------------------------------------------------------------------------------------------------
-class SteadyTracker:
-    """Says when the page outline has held still for `hold_s` seconds: the moment to capture without a button.
-
-    Feed it the quad of every frame (None when no page was found) with the frame's time. Still means every corner
-    stayed within `tolerance` of where it was when the stillness began, as a share of the page's diagonal, so the
-    same setting works for a page far away or close up. `smoothed` is a steadier outline for drawing an overlay.
-    """
-
-    def __init__(self, hold_s: float = 1.0, *, tolerance: float = 0.02, min_confidence: float = 0.5) -> None:
-        self.hold_s = hold_s
-        self.tolerance = tolerance
-        self.min_confidence = min_confidence
-        self.reset()
-
-    def reset(self) -> None:
-        self._anchor: np.ndarray | None = None
-        self._since: float | None = None
-        self._last_t: float | None = None
-        self.smoothed: Quad | None = None
-        self.steady = False
-
-    def update(self, quad: Quad | None, t: float | None = None) -> bool:
-        """Record one frame; True while the page has been still for at least `hold_s`."""
-        now = time.monotonic() if t is None else float(t)
-        self._last_t = now
-        if quad is None or quad.confidence < self.min_confidence:
-            self.reset()
-            self._last_t = now
-            return False
-        pts = quad.as_array().astype(np.float64)
-        diag = max(float(np.linalg.norm(pts[2] - pts[0])), float(np.linalg.norm(pts[3] - pts[1])), 1.0)
-        limit = max(2.0, self.tolerance * diag)
-        if self._anchor is None or np.abs(pts - self._anchor).max() > limit:
-            self._anchor = pts
-            self._since = now
-            self.smoothed = quad
-        else:
-            prev = self.smoothed.as_array() if self.smoothed is not None else pts
-            mixed = 0.6 * prev + 0.4 * pts
-            self.smoothed = Quad.from_points(mixed, quad.confidence)
-        self.steady = self._since is not None and now - self._since >= self.hold_s
-        return self.steady
-
-    @property
-    def progress(self) -> float:
-        """0..1: how far through the hold the page is (for a filling ring in the window)."""
-        if self._since is None or self._last_t is None or self.hold_s <= 0:
-            return 1.0 if self.steady else 0.0
-        return max(0.0, min(1.0, (self._last_t - self._since) / self.hold_s))
