@@ -224,9 +224,15 @@ class DocumentSession:
         return out
 
     def to_document_result(self) -> DocumentResult:
-        """What File > Export writes: every page with a result, in order."""
+        """What File > Export writes: every page with a result, in order, and the page count, so the export can say
+        which pages are missing (never parsed, or failed)."""
         pages = [self.results[n] for n in sorted(self.results) if self.results[n].ok]
-        return DocumentResult(source=self.path or self.title, pages=pages, title=Path(self.title).stem)
+        return DocumentResult(
+            source=self.path or self.title,
+            pages=pages,
+            title=Path(self.title).stem,
+            page_count=self.page_count,
+        )
 
     def chat(self, scope: ChatScope | str, page_no: int | None) -> list[ChatTurn]:
         key = "document" if scope == ChatScope.DOCUMENT else f"page-{page_no}"
