@@ -34,7 +34,7 @@ from paperlens.gui.actions import Actions, UiState
 from paperlens.gui.dialogs import SettingsDialog
 from paperlens.gui.document_view import TAB_ASK, TAB_MARKDOWN, TAB_TABLES, DocumentView
 from paperlens.gui.documents import Documents, JobKind, parse_summary, result_info
-from paperlens.gui.export_dialog import choose_export, run_export
+from paperlens.gui.export_dialog import Exporter
 from paperlens.gui.firstrun import ModelBanner
 from paperlens.gui.jobs import JobRunner
 from paperlens.gui.model_check import ModelCheck, ModelStatus, default_model_check
@@ -87,6 +87,9 @@ class MainWindow(QMainWindow):
         self.action_table = Actions(self)
         self.status = StatusBar(self.act_cancel, self.settings.mode, self)
         self.setStatusBar(self.status)
+        self.exporter = Exporter(
+            self, self.jobs, self.documents, self.status, self.notice, self._submit_parse
+        )
         self.model_label, self.mode_box, self.device_label = (
             self.status.model_label,
             self.status.mode_box,
@@ -531,6 +534,7 @@ class MainWindow(QMainWindow):
                 self.notice.show_error(outcome.error)
         elif job.turn is not None and s is self.current:
             self.view.refresh_ask()
+        self.exporter.job_finished(outcome)  # an export waiting for these pages
         self._update_actions()
 
     # ------------------------------------------------------------------------------------------------------------------
@@ -568,15 +572,11 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def export_dialog(self) -> None:
-        s = self.current
-        if s is None:
-            return
-        chosen = choose_export(self, s, self.notice)
-        if chosen is not None:
-            self.export_to(*chosen)
+        if self.current is not None:
+            self.exporter.start(self.current)  # asks about pages not parsed yet, then where
 
     def export_to(self, result, fmt: str, path: Path) -> None:
-        run_export(self.jobs, result, fmt, path, self.status, self.notice)
+        self.exporter.write(result, fmt, path)
 
     @Slot()
     def open_camera(self) -> None:
