@@ -36,6 +36,7 @@ from paperlens.gui.document_view import TAB_ASK, TAB_MARKDOWN, TAB_TABLES, Docum
 from paperlens.gui.documents import Documents, JobKind, parse_summary, result_info
 from paperlens.gui.export_dialog import Exporter
 from paperlens.gui.firstrun import ModelBanner
+from paperlens.gui.flattened_pages import FlattenedPages
 from paperlens.gui.jobs import JobRunner
 from paperlens.gui.model_check import ModelCheck, ModelStatus, default_model_check
 from paperlens.gui.notice import NoticeBar
@@ -87,6 +88,7 @@ class MainWindow(QMainWindow):
         self.action_table = Actions(self)
         self.status = StatusBar(self.act_cancel, self.settings.mode, self)
         self.setStatusBar(self.status)
+        self.flattening.say = lambda text: self.status.showMessage(text, 8000)
         self.exporter = Exporter(
             self, self.jobs, self.documents, self.status, self.notice, self._submit_parse
         )
@@ -154,6 +156,9 @@ class MainWindow(QMainWindow):
             self.view.right_tabs,
         )
         self.markdown, self.tables, self.ask = self.view.markdown, self.view.tables, self.view.ask
+        self.flattening = FlattenedPages(  # a flattened photo: said, reviewed, undone
+            lambda: self.current, self.jobs, self.cache, self.view, self.documents.page_queued, self
+        )
 
         self.empty = StartPanel()
         self.stack = QStackedWidget()
@@ -164,7 +169,7 @@ class MainWindow(QMainWindow):
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        for widget in (self.banner, self.notice, self.doc_tabs):
+        for widget in (self.banner, self.notice, self.flattening.notice, self.doc_tabs):
             layout.addWidget(widget)
         layout.addWidget(self.stack, 1)
         self.setCentralWidget(central)
@@ -367,6 +372,7 @@ class MainWindow(QMainWindow):
     def _show_page(self) -> None:
         self._update_actions()
         self.view.show_page()
+        self.flattening.check()  # a flattened photo says so
 
     # markdown editing
     @Slot(object, str)
