@@ -137,11 +137,45 @@ class PageResult:
 
 @dataclass
 class DocumentResult:
-    """All page results of one document, in page order."""
+    """All page results of one document, in page order.
+
+    `page_count` is the whole document's number of pages when this result is meant to stand for all of it (the
+    window's export): pages up to it that have no result are missing, and every export says so. None when the pages
+    were chosen on purpose (the CLI's `--pages 1-3`) or the total is unknown: then nothing is reported missing.
+    """
 
     source: str
     pages: list[PageResult] = field(default_factory=list)
     title: str = ""
+    page_count: int | None = None
+
+    def missing_pages(self) -> list[int]:
+        """The document's pages that have no result here (never parsed, or failed and left out), in order."""
+        if self.page_count is None:
+            return []
+        have = {p.page for p in self.pages}
+        return [n for n in range(1, self.page_count + 1) if n not in have]
 
     def to_dict(self) -> dict:
         return {"source": self.source, "title": self.title, "pages": [p.to_dict() for p in self.pages]}
+
+
+def page_ranges(numbers: list[int]) -> str:
+    """Page numbers as ranges for a sentence: [3, 5, 6, 7, 9] -> "3, 5-7, 9"."""
+    spans: list[list[int]] = []
+    for n in sorted(set(numbers)):
+        if spans and n == spans[-1][1] + 1:
+            spans[-1][1] = n
+        else:
+            spans.append([n, n])
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in spans)
+
+
+def missing_pages_note(doc: DocumentResult) -> str | None:
+    """ "Pages 24-40 were not parsed yet." for an export of a partly parsed document, or None when none is missing."""
+    missing = doc.missing_pages()
+    if not missing:
+        return None
+    if len(missing) == 1:
+        return f"Page {missing[0]} was not parsed yet."
+    return f"Pages {page_ranges(missing)} were not parsed yet."

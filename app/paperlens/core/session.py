@@ -139,6 +139,47 @@ class DocumentSession:
                 self._cache.move_to_end(number)
             return page
 
+    def cached_page(self, number: int) -> Page | None:
+        """The page if it is already rendered (or held in memory), without rendering it: a cheap look from the GUI
+        thread at what the last render found (e.g. whether a photo was flattened)."""
+        with self._lock:
+            if self.closed or not 1 <= number <= len(self._slots):
+                return None
+            return self._slots[number - 1].page or self._cache.get(number)
+
+    def original_page(self, number: int) -> Page | None:
+        """Page `number` as its file has it, not flattened (`ImageDocument.original`), or None when its source
+        cannot give one (a PDF page, a capture). Renders: call it off the GUI thread."""
+        with self._lock:
+            if self.closed or not 1 <= number <= len(self._slots):
+                return None
+            slot = self._slots[number - 1]
+            original = getattr(slot.document, "original", None) if slot.page is None else None
+            if original is None:
+                return None
+            page = original(slot.index)
+            page.number, page.label = number, f"Page {number}"
+            return page
+
+    def use_original(self, number: int, original: Page | None = None) -> PageResult | None:
+        """Undo the flattening of page `number`: from now on it is the whole photo (`original`, or rendered now).
+
+        The page's result (and any half-streamed text) belonged to the flattened image, another image, so it is
+        dropped and returned, as is its thumbnail; the model's cache keys results by image, so a parse runs again.
+        """
+        page = original if original is not None else self.original_page(number)
+        if page is None:
+            raise DocumentError(f"Page {number} of {self.title} has no original to go back to.")
+        with self._lock:
+            page.number, page.label = number, f"Page {number}"
+            slot = self._slots[number - 1]
+            slot.page = page
+            self._cache.pop(number, None)
+            self.thumbnails.pop(number, None)
+            self.streaming.pop(number, None)
+            self.edited.discard(number)
+            return self.results.pop(number, None)
+
     def display_page(self, number: int) -> Page:
         """The page for showing: like `page`, but a blank page is still shown (it only fails to parse)."""
         try:
@@ -224,9 +265,15 @@ class DocumentSession:
         return out
 
     def to_document_result(self) -> DocumentResult:
-        """What File > Export writes: every page with a result, in order."""
+        """What File > Export writes: every page with a result, in order, and the page count, so the export can say
+        which pages are missing (never parsed, or failed)."""
         pages = [self.results[n] for n in sorted(self.results) if self.results[n].ok]
-        return DocumentResult(source=self.path or self.title, pages=pages, title=Path(self.title).stem)
+        return DocumentResult(
+            source=self.path or self.title,
+            pages=pages,
+            title=Path(self.title).stem,
+            page_count=self.page_count,
+        )
 
     def chat(self, scope: ChatScope | str, page_no: int | None) -> list[ChatTurn]:
         key = "document" if scope == ChatScope.DOCUMENT else f"page-{page_no}"

@@ -34,8 +34,9 @@ from paperlens.gui.actions import Actions, UiState
 from paperlens.gui.dialogs import SettingsDialog
 from paperlens.gui.document_view import TAB_ASK, TAB_MARKDOWN, TAB_TABLES, DocumentView
 from paperlens.gui.documents import Documents, JobKind, parse_summary, result_info
-from paperlens.gui.export_dialog import choose_export, run_export
+from paperlens.gui.export_dialog import Exporter
 from paperlens.gui.firstrun import ModelBanner
+from paperlens.gui.flattened_pages import FlattenedPages
 from paperlens.gui.jobs import JobRunner
 from paperlens.gui.model_check import ModelCheck, ModelStatus, default_model_check
 from paperlens.gui.notice import NoticeBar
@@ -87,6 +88,10 @@ class MainWindow(QMainWindow):
         self.action_table = Actions(self)
         self.status = StatusBar(self.act_cancel, self.settings.mode, self)
         self.setStatusBar(self.status)
+        self.flattening.say = lambda text: self.status.showMessage(text, 8000)
+        self.exporter = Exporter(
+            self, self.jobs, self.documents, self.status, self.notice, self._submit_parse
+        )
         self.model_label, self.mode_box, self.device_label = (
             self.status.model_label,
             self.status.mode_box,
@@ -151,6 +156,9 @@ class MainWindow(QMainWindow):
             self.view.right_tabs,
         )
         self.markdown, self.tables, self.ask = self.view.markdown, self.view.tables, self.view.ask
+        self.flattening = FlattenedPages(  # a flattened photo: said, reviewed, undone
+            lambda: self.current, self.jobs, self.cache, self.view, self.documents.page_queued, self
+        )
 
         self.empty = StartPanel()
         self.stack = QStackedWidget()
@@ -161,7 +169,7 @@ class MainWindow(QMainWindow):
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        for widget in (self.banner, self.notice, self.doc_tabs):
+        for widget in (self.banner, self.notice, self.flattening.notice, self.doc_tabs):
             layout.addWidget(widget)
         layout.addWidget(self.stack, 1)
         self.setCentralWidget(central)
@@ -364,6 +372,7 @@ class MainWindow(QMainWindow):
     def _show_page(self) -> None:
         self._update_actions()
         self.view.show_page()
+        self.flattening.check()  # a flattened photo says so
 
     # markdown editing
     @Slot(object, str)
@@ -531,6 +540,7 @@ class MainWindow(QMainWindow):
                 self.notice.show_error(outcome.error)
         elif job.turn is not None and s is self.current:
             self.view.refresh_ask()
+        self.exporter.job_finished(outcome)  # an export waiting for these pages
         self._update_actions()
 
     # ------------------------------------------------------------------------------------------------------------------
@@ -568,15 +578,11 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def export_dialog(self) -> None:
-        s = self.current
-        if s is None:
-            return
-        chosen = choose_export(self, s, self.notice)
-        if chosen is not None:
-            self.export_to(*chosen)
+        if self.current is not None:
+            self.exporter.start(self.current)  # asks about pages not parsed yet, then where
 
     def export_to(self, result, fmt: str, path: Path) -> None:
-        run_export(self.jobs, result, fmt, path, self.status, self.notice)
+        self.exporter.write(result, fmt, path)
 
     @Slot()
     def open_camera(self) -> None:

@@ -35,4 +35,8 @@ def write_csv(doc: DocumentResult, path: Path) -> list[tuple[Path, bytes]]:
     return [(p, csv_bytes(t.table)) for p, t in zip(csv_paths(path, tables), tables, strict=True)]
 
 
-FORMAT = register(ExportFormat("csv", "CSV (tables)", (".csv",), write=write_csv, needs_tables=True))
+FORMAT = register(
+    ExportFormat(
+        "csv", "CSV (tables)", (".csv",), write=write_csv, needs_tables=True, notes_missing_pages=False
+    )
+)

@@ -8,7 +8,7 @@ from pathlib import Path
 from paperlens.core.results.blocks import Block, Run, markdown_blocks
 from paperlens.core.results.export.files import check_target
 from paperlens.core.results.export.registry import ExportFormat, register
-from paperlens.core.results.export.shared import doc_title, skip_note, stop_reason, xml_safe
+from paperlens.core.results.export.shared import doc_title, missing_note, skip_note, stop_reason, xml_safe
 from paperlens.core.results.tables import Table
 from paperlens.core.runs import DocumentResult
 
@@ -24,6 +24,9 @@ def docx_bytes(doc: DocumentResult) -> bytes:
     document.core_properties.title = xml_safe(doc_title(doc))
     document.core_properties.author = "PaperLens"
     writer = _DocxWriter(document, WD_ALIGN_PARAGRAPH, Pt)
+    missing = missing_note(doc)
+    if missing:
+        writer.note(missing)
     for i, page in enumerate(doc.pages):
         if i:
             document.add_page_break()

@@ -11,7 +11,7 @@ import html
 
 from paperlens.core.results.export.markdown import close_open_blocks
 from paperlens.core.results.export.registry import ExportFormat, register
-from paperlens.core.results.export.shared import doc_title, skip_note, stop_reason
+from paperlens.core.results.export.shared import doc_title, missing_note, skip_note, stop_reason
 from paperlens.core.results.markdown import markdown_to_html
 from paperlens.core.runs import DocumentResult
 
@@ -121,6 +121,9 @@ def render_html(doc: DocumentResult) -> str:
     """A standalone HTML file: one <section> per page, a small stylesheet, no scripts and no remote resources."""
     title = html.escape(doc_title(doc))
     body: list[str] = []
+    missing = missing_note(doc)
+    if missing:
+        body.append(f'<p class="note missing-pages">{html.escape(missing)}</p>')
     for page in doc.pages:
         body.append(f'<section class="page" id="page-{page.page}">')
         edited = " · edited by hand" if page.edited else ""

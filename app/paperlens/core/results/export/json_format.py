@@ -28,7 +28,9 @@ def document_stats(doc: DocumentResult) -> dict:
 
 
 def to_json_data(doc: DocumentResult) -> dict:
-    """The JSON export as a dict: source, title, totals, pages (Markdown + stats each), the joined Markdown, tables."""
+    """The JSON export as a dict: source, title, totals, pages (Markdown + stats each), the joined Markdown, tables,
+    and the document's page count with the pages that have no result (`missing_pages`; [] when the page count is
+    None, as for a chosen page range)."""
     return {
         "format": "paperlens-document",
         "version": JSON_FORMAT_VERSION,
@@ -38,6 +40,9 @@ def to_json_data(doc: DocumentResult) -> dict:
         "pages": [p.to_dict() for p in doc.pages],
         "markdown": render_markdown(doc),
         "tables": [{"page": t.page, "index": t.index, **t.table.to_dict()} for t in document_tables(doc)],
+        # added after version 1, without changing what was there: a partly parsed document's unparsed pages
+        "page_count": doc.page_count,
+        "missing_pages": doc.missing_pages(),
     }
 
 

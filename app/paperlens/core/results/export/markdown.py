@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from paperlens.core.results import markdown as dialect
 from paperlens.core.results.export.registry import ExportFormat, register
-from paperlens.core.results.export.shared import skip_note, stop_reason
+from paperlens.core.results.export.shared import missing_note, skip_note, stop_reason
 from paperlens.core.runs import DocumentResult
 
 
@@ -58,9 +58,11 @@ def render_markdown(doc: DocumentResult) -> str:
     """The whole document as one Markdown text, each page opened by a `<!-- Page N -->` marker.
 
     The markers are HTML comments: invisible in any Markdown viewer, easy to find for a script. A page that failed
-    or stopped early says so in a comment of its own, so the file never silently claims to be complete.
+    or stopped early says so in a comment of its own, and pages never parsed are named in a comment at the top, so
+    the file never silently claims to be complete.
     """
-    parts: list[str] = []
+    missing = missing_note(doc)
+    parts: list[str] = [_comment(missing)] if missing else []
     for page in doc.pages:
         parts.append(_comment(f"Page {page.page}" + (" (edited by hand)" if page.edited else "")))
         if page.error:

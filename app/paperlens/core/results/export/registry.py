@@ -47,6 +47,8 @@ class ExportFormat:
     `name` is the canonical short name ("docx"); `label` what the window's file dialog shows ("Word document");
     `extensions` the file suffixes, the first one used for new files; `aliases` other names users type ("word").
     `needs_tables`: the format holds only tables, so a document without any cannot be exported to it.
+    `notes_missing_pages`: the file can say which pages of a partly parsed document it lacks (a spreadsheet cannot;
+    the window then says it instead).
     """
 
     name: str
@@ -56,6 +58,7 @@ class ExportFormat:
     write: Write | None = None
     aliases: tuple[str, ...] = ()
     needs_tables: bool = False
+    notes_missing_pages: bool = True
 
     def __post_init__(self) -> None:
         if (self.render is None) == (self.write is None):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from paperlens.core.errors import ExportError
 from paperlens.core.results.tables import Table, extract_tables
-from paperlens.core.runs import DocumentResult, PageResult
+from paperlens.core.runs import DocumentResult, PageResult, missing_pages_note
 
 
 @dataclass
@@ -42,6 +42,16 @@ def document_tables(doc: DocumentResult) -> list[PageTable]:
 def skip_note(page: PageResult) -> str | None:
     """What an export writes where a skipped page's text would be ("Page 3 was skipped (blank)."), or None."""
     return f"Page {page.page} was skipped ({page.skipped})." if page.skipped else None
+
+
+def missing_note(doc: DocumentResult) -> str | None:
+    """What an export of a partly parsed document says first: "Pages 24-40 were not parsed yet: this file holds 23
+    of 40 pages." None when the result stands for the whole document or its page count is unknown (a chosen range).
+    """
+    note = missing_pages_note(doc)
+    if note is None or doc.page_count is None:
+        return None
+    return f"{note[:-1]}: this file holds {len(doc.pages)} of {doc.page_count} pages."
 
 
 def stop_reason(page: PageResult) -> str | None:

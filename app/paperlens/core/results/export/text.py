@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from paperlens.core.results.blocks import Block, markdown_blocks
 from paperlens.core.results.export.registry import ExportFormat, register
-from paperlens.core.results.export.shared import display_width, skip_note, stop_reason
+from paperlens.core.results.export.shared import display_width, missing_note, skip_note, stop_reason
 from paperlens.core.results.tables import Table
 from paperlens.core.runs import DocumentResult
 
@@ -69,7 +69,8 @@ def blocks_to_text(blocks: list[Block]) -> str:
 
 def render_text(doc: DocumentResult) -> str:
     """Plain UTF-8 text: Markdown marks removed, lists and tables laid out, `[Page N]` before each page."""
-    parts = []
+    missing = missing_note(doc)
+    parts = [f"({missing})"] if missing else []
     for page in doc.pages:
         chunk = [f"[Page {page.page}{', edited by hand' if page.edited else ''}]"]
         if page.error:

@@ -118,6 +118,12 @@ def write_xlsx(doc: DocumentResult, path: Path) -> list[tuple[Path, bytes]]:
 
 FORMAT = register(
     ExportFormat(
-        "xlsx", "Excel (tables)", (".xlsx",), write=write_xlsx, aliases=("excel",), needs_tables=True
+        "xlsx",
+        "Excel (tables)",
+        (".xlsx",),
+        write=write_xlsx,
+        aliases=("excel",),
+        needs_tables=True,
+        notes_missing_pages=False,
     )
 )
