@@ -305,3 +305,48 @@ def test_kill_9_mid_batch_keeps_every_finished_page(tmp_path) -> None:
         assert (
             lib.get(ResultKey("hash-of-page-2", "fake-model", "4x", "parse-v1")).stats.generated_tokens == 2
         )
+
+
+class _FlakyConnection:
+    """A connection whose next matching statement fails once, as a full disk or a busy file would make it."""
+
+    def __init__(self, conn: sqlite3.Connection, fail_on: str, *, sqlite_rolls_back: bool = False) -> None:
+        self._conn = conn
+        self._fail_on = fail_on
+        self._sqlite_rolls_back = sqlite_rolls_back
+
+    def execute(self, sql: str, *args):
+        if self._fail_on and sql.strip().upper().startswith(self._fail_on):
+            self._fail_on = ""
+            if self._sqlite_rolls_back:  # what SQLite itself does on SQLITE_FULL
+                self._conn.execute("ROLLBACK")
+            raise sqlite3.OperationalError("database or disk is full")
+        return self._conn.execute(sql, *args)
+
+    def __getattr__(self, name: str):
+        return getattr(self._conn, name)
+
+
+def test_a_failed_commit_leaves_no_transaction_open(lib, tmp_path) -> None:
+    # GIVEN a library whose next COMMIT fails
+    real = lib._conn
+    lib._conn = _FlakyConnection(real, "COMMIT")
+    # WHEN a write fails at its commit
+    with pytest.raises(LibraryError, match="disk is full"):
+        lib.add_document(tmp_path / "a.pdf", 1)
+    # THEN the transaction was rolled back: nothing half-written, and the next write works
+    assert not real.in_transaction
+    assert lib.document(tmp_path / "a.pdf") is None
+    lib.add_document(tmp_path / "b.pdf", 2)
+    assert lib.document(tmp_path / "b.pdf").page_count == 2
+
+
+def test_the_real_error_is_kept_when_sqlite_rolled_back_itself(lib, tmp_path) -> None:
+    # GIVEN a write whose statement fails and SQLite has already rolled the transaction back (disk full)
+    lib._conn = _FlakyConnection(lib._conn, "INSERT", sqlite_rolls_back=True)
+    # WHEN it is made
+    # THEN the error says the disk is full, not "cannot rollback - no transaction is active"
+    with pytest.raises(LibraryError, match="disk is full"):
+        lib.add_document(tmp_path / "a.pdf", 1)
+    lib.add_document(tmp_path / "a.pdf", 1)
+    assert lib.document(tmp_path / "a.pdf") is not None

@@ -289,10 +289,15 @@ class Library:
                     conn.execute("BEGIN IMMEDIATE")
                     try:
                         yield conn
+                        conn.execute("COMMIT")
                     except BaseException:
-                        conn.execute("ROLLBACK")
+                        # A failed COMMIT (busy, I/O error) leaves the transaction open, and every later BEGIN would
+                        # fail; SQLite may also have rolled back already (disk full), when a ROLLBACK of ours would
+                        # fail and hide the real error. So: roll back only what is still open, and keep the error.
+                        if conn.in_transaction:
+                            with suppress(sqlite3.Error):
+                                conn.execute("ROLLBACK")
                         raise
-                    conn.execute("COMMIT")
                 else:
                     yield conn
             except sqlite3.DatabaseError as exc:
