@@ -350,3 +350,29 @@ def test_the_real_error_is_kept_when_sqlite_rolled_back_itself(lib, tmp_path) ->
         lib.add_document(tmp_path / "a.pdf", 1)
     lib.add_document(tmp_path / "a.pdf", 1)
     assert lib.document(tmp_path / "a.pdf") is not None
+
+
+def test_a_file_name_that_is_not_utf8_is_kept_exactly(lib, tmp_path) -> None:
+    # GIVEN a real file whose name has a byte that is not UTF-8, and a clean one spelled with U+FFFD
+    raw = os.fsencode(tmp_path) + b"/scan\xff.pdf"
+    fd = os.open(raw, os.O_WRONLY | os.O_CREAT, 0o644)
+    os.write(fd, b"%PDF odd")
+    os.close(fd)
+    odd = os.fsdecode(raw)
+    clean = tmp_path / "scan\ufffd.pdf"
+    clean.write_bytes(b"%PDF clean")
+    # WHEN both are recorded, with hashes and a question, under the odd name's own title
+    doc_id = lib.add_document(odd, 2, title=Path(odd).stem)
+    lib.set_page_hashes(odd, {1: "h1", 2: "h2"})
+    lib.add_qa(source=odd, page=1, question="Total?", answer="12", pages_used=[1])
+    clean_id = lib.add_document(clean, 1)
+    # THEN the odd name comes back as a path that opens the same file, never confused with the clean one
+    assert clean_id != doc_id
+    record = lib.document(odd)
+    assert record.id == doc_id and record.path == odd and record.exists
+    assert os.fsencode(record.path) == raw
+    assert record.title == "scan\ufffd"  # shown with a replacement character
+    assert lib.page_hashes(odd) == {1: "h1", 2: "h2"} and lib.page_hashes(clean) == {}
+    assert [q.source for q in lib.qa_history(odd)] == [odd]
+    assert {d.path for d in lib.recent_documents()} == {odd, str(clean)}
+    assert lib.add_document(odd, 2) == doc_id  # the same file is the same record

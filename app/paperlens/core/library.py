@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from paperlens.core.errors import LibraryError
+from paperlens.core.names import from_stored, printable, stored
 from paperlens.core.runs import COMPLETE_FINISHES, Finish, RunResult, RunStats
 
 SCHEMA_VERSION = 2  # 2: the edits table
@@ -172,7 +173,10 @@ def _is_corruption(exc: sqlite3.DatabaseError) -> bool:
 
 
 def _source_key(source: str | os.PathLike) -> str:
-    """A document's identity in the library: the absolute path of a file, or the label of a non-file source."""
+    """A document's identity in the library: the absolute path of a file, or the label of a non-file source.
+
+    A name that is not valid UTF-8 keeps its lone surrogates here; `names.stored` turns it into a BLOB for SQLite.
+    """
     if not str(source).strip():
         return ""
     p = Path(source).expanduser()
@@ -433,13 +437,13 @@ class Library:
         now = time.time()
         with self._db(write=True) as conn:
             row = conn.execute(
-                "SELECT id, file_size, file_mtime_ns FROM documents WHERE path=?", (key,)
+                "SELECT id, file_size, file_mtime_ns FROM documents WHERE path=?", (stored(key),)
             ).fetchone()
             if row is None:
                 cur = conn.execute(
                     "INSERT INTO documents (path, title, page_count, file_size, file_mtime_ns, added_at, opened_at) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (key, title, int(page_count), size, mtime, now, now),
+                    (stored(key), printable(title), int(page_count), size, mtime, now, now),
                 )
                 return _inserted_id(cur)
             doc_id = int(row["id"])
@@ -448,7 +452,7 @@ class Library:
             conn.execute(
                 "UPDATE documents SET page_count=?, file_size=?, file_mtime_ns=?, opened_at=?, "
                 "title=CASE WHEN ?<>'' THEN ? ELSE title END WHERE id=?",
-                (int(page_count), size, mtime, now, title, title, doc_id),
+                (int(page_count), size, mtime, now, printable(title), printable(title), doc_id),
             )
             return doc_id
 
@@ -562,7 +566,7 @@ class Library:
             sql += " ORDER BY created_at DESC, id DESC LIMIT ?"
             args.append(int(limit))
             rows = conn.execute(sql, args).fetchall()
-            path = row["path"]
+            path = from_stored(row["path"])
         return [
             QARecord(
                 id=int(r["id"]),
@@ -590,7 +594,7 @@ class Library:
     def _document_row(conn: sqlite3.Connection, source: str | os.PathLike | int) -> sqlite3.Row | None:
         if isinstance(source, int):
             return conn.execute("SELECT * FROM documents WHERE id=?", (source,)).fetchone()
-        return conn.execute("SELECT * FROM documents WHERE path=?", (_source_key(source),)).fetchone()
+        return conn.execute("SELECT * FROM documents WHERE path=?", (stored(_source_key(source)),)).fetchone()
 
     def _document_id(self, conn: sqlite3.Connection, source: str | os.PathLike | int, *, create: bool) -> int:
         row = self._document_row(conn, source)
@@ -601,7 +605,7 @@ class Library:
         now = time.time()
         cur = conn.execute(
             "INSERT INTO documents (path, title, page_count, added_at, opened_at) VALUES (?, '', 0, ?, ?)",
-            (_source_key(source), now, now),
+            (stored(_source_key(source)), now, now),
         )
         return _inserted_id(cur)
 
@@ -641,7 +645,7 @@ def _edit(row: sqlite3.Row) -> Edit:
 def _document(row: sqlite3.Row) -> DocumentRecord:
     return DocumentRecord(
         id=int(row["id"]),
-        path=row["path"],
+        path=from_stored(row["path"]),
         title=row["title"],
         page_count=int(row["page_count"]),
         added_at=float(row["added_at"]),

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from paperlens.core.errors import ExportError
+from paperlens.core.names import printable
 from paperlens.core.results.tables import Table, extract_tables
 from paperlens.core.runs import DocumentResult, PageResult
 
@@ -53,7 +54,8 @@ def stop_reason(page: PageResult) -> str | None:
 
 
 def doc_title(doc: DocumentResult) -> str:
-    return doc.title or (Path(doc.source).stem if doc.source else "") or "Document"
+    """The document's title as a person reads it (a file name's bytes that are not UTF-8 shown as U+FFFD)."""
+    return printable(doc.title or (Path(doc.source).stem if doc.source else "") or "Document")
 
 
 def no_tables_error(doc: DocumentResult, fmt: str) -> ExportError:
