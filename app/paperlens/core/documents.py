@@ -28,11 +28,14 @@ from paperlens.core.errors import DocumentError, PasswordRequired, WrongPassword
 from paperlens.core.images import (
     AUTO_FLATTEN_CONFIDENCE,
     MAX_IMAGE_PIXELS,
+    allowed_formats,
     auto_flatten,
     decode_frame,
     image_to_rgb,
     load_image,
     open_image,
+    postscript_problem,
+    seek_frame,
 )
 from paperlens.core.page import Page
 
@@ -160,6 +163,9 @@ def sniff_kind(path: str | Path) -> str:
         raise DocumentError(f"{name} is empty (0 bytes).")
     if b"%PDF-" in head[:1024]:
         return "pdf"
+    problem = postscript_problem(head, name)
+    if problem is not None:
+        raise problem
     if head[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1", b"ftyphevc", b"ftypavif"):
         raise DocumentError(
             f"{name} is a HEIC/AVIF photo, which PaperLens cannot read yet.",
@@ -168,7 +174,7 @@ def sniff_kind(path: str | Path) -> str:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(p) as im:
+            with Image.open(p, formats=allowed_formats()) as im:  # only the formats PaperLens decodes
                 im.size  # noqa: B018 - the header parsed: it is an image Pillow knows
         return "image"
     except Image.DecompressionBombError:
@@ -478,15 +484,20 @@ class ImageDocument(Document):
         super().__init__(path)
         self._flatten = flatten
         self._deskew = deskew
-        self._image = open_image(path)
-        self.format = self._image.format or ""
-        frames = getattr(self._image, "n_frames", 1) or 1
-        self.page_count = frames if self.format in _MULTI_PAGE_FORMATS else 1
+        # The file is opened for each render and closed straight after: a folder of 60 photos opened as one
+        # document must not hold 60 descriptors (a low open-file limit would refuse the rest).
+        with open_image(
+            path
+        ) as im:  # checked here, so a bad file is refused when opened, not when first shown
+            self.format = im.format or ""
+            frames = (getattr(im, "n_frames", 1) or 1) if self.format in _MULTI_PAGE_FORMATS else 1
+        self.page_count = frames
 
     def _render(self, index: int) -> Page:
-        if self.page_count > 1:
-            self._image.seek(index)
-        rgb, meta = decode_frame(self._image, self.name, index, self.page_count)
+        with open_image(self.path) as im:
+            if self.page_count > 1:
+                seek_frame(im, index, f"Page {index + 1} of {self.name}")
+            rgb, meta = decode_frame(im, self.name, index, self.page_count)
         meta["kind"] = "image"
         meta["format"] = self.format
         what = f"Page {index + 1} of {self.name}" if self.page_count > 1 else self.name
@@ -514,9 +525,3 @@ class ImageDocument(Document):
                 return self.page(index)
             finally:
                 self._flatten = keep
-
-    def close(self) -> None:
-        if not self._closed:
-            with self._lock:
-                self._image.close()
-        super().close()
