@@ -144,3 +144,43 @@ def test_a_folder_of_60_photos_holds_no_open_files(tmp_path):
         assert _open_fds() <= before
     finally:
         session.close()
+
+
+# -- 3. PDFs: the render budget holds for any page size ------------------------------------------------------------
+def _pdf_with_page(path: Path, width: float, height: float) -> Path:
+    import pymupdf
+
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    page.insert_text((72, 100), "Quarterly figures", fontsize=14)
+    page.set_mediabox(pymupdf.Rect(0, 0, width, height))  # a tiny file can claim any page size
+    doc.save(path)
+    doc.close()
+    return path
+
+
+def test_a_huge_pdf_page_renders_within_the_pixel_budget(tmp_path, monkeypatch):
+    from paperlens.core import documents
+
+    # GIVEN a budget of 100,000 pixels (lowered so nothing big is allocated) and a 10,000 pt square page
+    monkeypatch.setattr(documents, "MAX_RENDER_PIXELS", 100_000)
+    path = _pdf_with_page(tmp_path / "poster.pdf", 10_000, 10_000)
+    # WHEN it is rendered
+    with open_document(path) as doc:
+        page = doc.page(0)
+    # THEN the picture keeps to the budget (a DPI floor of 10 used to give 1389 x 1389 = 1.9 MP)
+    w, h = page.image.size
+    assert w * h <= 100_000 and w > 250
+
+
+@pytest.mark.parametrize("size", [(200_000, 200_000), (10_000_000, 10_000_000), (20_000, 100)])
+def test_an_absurd_pdf_page_is_refused_with_a_sentence(tmp_path, size):
+    # GIVEN a PDF of a few hundred bytes whose page claims to be kilometres wide
+    path = _pdf_with_page(tmp_path / "bomb.pdf", *size)
+    assert path.stat().st_size < 5000
+    # WHEN its page is rendered
+    with open_document(path) as doc:
+        (index, result), *_ = doc.pages()
+    # THEN it is refused, with a sentence, without rendering anything
+    assert isinstance(result, DocumentError)
+    assert str(result).startswith("Page 1 of bomb.pdf is ") and "cannot be rendered" in str(result)

@@ -66,6 +66,10 @@ DETAIL_LEVELS = {"standard": 1.0, "high": 2.0, "max": 4.0}  # pixel-count multip
 MIN_DPI, MAX_DPI = 72, 600
 DEFAULT_DPI = 150  # what choose_dpi gives an A4 or Letter-sized page at "standard" detail
 MAX_RENDER_PIXELS = 40_000_000  # a poster-sized PDF page is rendered smaller rather than exhausting memory
+MAX_RENDER_SIDE = 32_000  # nor longer than this (a banner 200 inches by 1): Qt cannot show a wider picture
+MAX_PAGE_PT = (
+    14_400  # PDF's own limit for a page side (200 inches); a file claiming more is damaged or hostile
+)
 
 
 PasswordCallback = Callable[[], "str | None"]
@@ -399,17 +403,35 @@ class PdfDocument(Document):
         return title.strip() or self.path.stem
 
     def page_dpi(self, index: int) -> int:
-        """The DPI page `index` renders at: the fixed one, or the one that fits 9 slices."""
+        """The DPI page `index` renders at: the fixed one, or the one that fits 9 slices (less for a poster)."""
         with self._lock:
             rect = self._doc.load_page(index).rect  # the visible size, rotation applied
-        return self._fit_dpi(rect.width, rect.height)
+        return round(self._fit_zoom(rect.width, rect.height, f"Page {index + 1} of {self.name}") * 72)
 
-    def _fit_dpi(self, width_pt: float, height_pt: float) -> int:
-        dpi = self._dpi or choose_dpi(width_pt, height_pt, self._detail)
-        pixels = (width_pt / 72 * dpi) * (height_pt / 72 * dpi)
+    def _fit_zoom(self, width_pt: float, height_pt: float, where: str) -> float:
+        """Pixels per point for this page: its DPI / 72, lowered (with no floor) until the page fits the budget.
+
+        A PDF of a few hundred bytes can claim any page size; the budget must hold for all of them, so the zoom is
+        a float that can go as low as needed, and a page larger than PDF itself allows is refused outright.
+        """
+        if not (0 < width_pt <= MAX_PAGE_PT and 0 < height_pt <= MAX_PAGE_PT):
+            raise DocumentError(
+                f"{where} is {width_pt:,.0f} x {height_pt:,.0f} pt ({width_pt / 72:,.0f} x {height_pt / 72:,.0f} "
+                f"inches), which cannot be rendered: a PDF page is at most {MAX_PAGE_PT:,} pt (200 inches) a side.",
+                hint="The file is damaged or was made to exhaust memory.",
+            )
+        zoom = (self._dpi or choose_dpi(width_pt, height_pt, self._detail)) / 72
+        pixels = width_pt * height_pt * zoom * zoom
         if pixels > MAX_RENDER_PIXELS:
-            dpi = int(dpi * math.sqrt(MAX_RENDER_PIXELS / pixels))
-        return max(dpi, 10)
+            zoom *= math.sqrt(MAX_RENDER_PIXELS / pixels)
+        zoom = min(zoom, MAX_RENDER_SIDE / max(width_pt, height_pt))
+        # MuPDF rounds the pixmap outwards: keep the rounded size, not just the exact one, in the budget.
+        while (
+            zoom > 0
+            and (math.ceil(width_pt * zoom) + 1) * (math.ceil(height_pt * zoom) + 1) > MAX_RENDER_PIXELS
+        ):
+            zoom *= 0.99
+        return zoom
 
     def page_text(self, index: int) -> str | None:
         with self._lock:
@@ -423,20 +445,24 @@ class PdfDocument(Document):
         with self._lock:
             pg = self._doc.load_page(index)
             rect = pg.rect
-            zoom = size / max(rect.width, rect.height, 1.0)
+            zoom = min(
+                size / max(rect.width, rect.height, 1.0), self._fit_zoom(rect.width, rect.height, self.name)
+            )
             import pymupdf
 
             pix = pg.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), alpha=False, colorspace=pymupdf.csRGB)
-            return Image.frombytes("RGB", (pix.width, pix.height), pix.samples)
+            return _pixmap_image(pix)
 
     def _render(self, index: int) -> Page:
         import pymupdf
 
         pg = self._doc.load_page(index)
         rect = pg.rect  # pymupdf reports the page as displayed: /Rotate is applied here and by get_pixmap
-        dpi = self._fit_dpi(rect.width, rect.height)
-        pix = pg.get_pixmap(dpi=dpi, alpha=False, colorspace=pymupdf.csRGB)
-        image = Image.frombytes("RGB", (pix.width, pix.height), pix.samples)
+        zoom = self._fit_zoom(rect.width, rect.height, f"Page {index + 1} of {self.name}")
+        dpi = round(zoom * 72)
+        pix = pg.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), alpha=False, colorspace=pymupdf.csRGB)
+        image = _pixmap_image(pix)
+        del pix  # the pixels now live in `image` only
         text = pg.get_text("text", sort=True)
         label = self._labels[index]
         meta: dict[str, Any] = {
@@ -467,6 +493,11 @@ class PdfDocument(Document):
             with self._lock:
                 self._doc.close()
         super().close()
+
+
+def _pixmap_image(pix: Any) -> Image.Image:
+    """The pixmap as a Pillow image, copied once (`pix.samples` would make a second, whole copy first)."""
+    return Image.frombuffer("RGB", (pix.width, pix.height), pix.samples_mv, "raw", "RGB", pix.stride, 1)
 
 
 # --------------------------------------------------------------------------------------------------------------------
