@@ -360,3 +360,38 @@ def test_ask_about_a_whole_document_uses_the_text_layer_and_parses_the_pages_wit
     rc = main(args)
     captured = capsys.readouterr()
     assert rc == 0 and "Parsing" not in captured.err and "answered from page(s) 1, 2, 3, 4" in captured.err
+
+
+def _undecodable_file(folder: Path, name: bytes, data: bytes) -> str:
+    """A real file whose name is not valid UTF-8 (as disks from other systems have), as Python spells it."""
+    raw = os.fsencode(folder) + b"/" + name
+    fd = os.open(raw, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+    return os.fsdecode(raw)
+
+
+@pytest.mark.parametrize("fmt", ["json", "html", "md"])
+def test_a_file_name_that_is_not_utf8_parses_and_exports(tiny_model_dir, tmp_path, fmt):
+    # GIVEN a page image whose file name has a byte that is not UTF-8
+    import io
+
+    buf = io.BytesIO()
+    a4_page().save(buf, "PNG")
+    path = _undecodable_file(tmp_path, b"scan\xff.png", buf.getvalue())
+    out = tmp_path / f"out.{fmt}"
+    env = {"PAPERLENS_LIBRARY": str(tmp_path / "lib.sqlite3"), "LC_ALL": "C.UTF-8", "PYTHONIOENCODING": ""}
+    # WHEN it is parsed on the command line, to a file and to stdout
+    args = ("--model-dir", str(tiny_model_dir), "--max-tokens", "4", "--format", fmt)
+    to_file = cli("parse", path, *args, "-o", str(out), env=env)
+    to_stdout = cli("parse", path, *args, "-q", env=env)
+    # THEN both work, and what is written is valid UTF-8 with the odd byte shown as a replacement character
+    assert to_file.returncode == 0 and "Traceback" not in to_file.stderr, to_file.stderr
+    assert to_stdout.returncode == 0 and "Traceback" not in to_stdout.stderr, to_stdout.stderr
+    text = out.read_bytes().decode("utf-8")
+    if fmt != "md":
+        assert "scan\ufffd" in text
+    if fmt == "json":
+        json.loads(to_stdout.stdout)

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from paperlens.core import documents
+from paperlens.core import documents, images
 from paperlens.core.documents import BlankPage, choose_dpi, open_document, parse_page_range
 from paperlens.core.errors import DocumentError, ImageTooLarge, PasswordRequired, WrongPassword
 from tests.unit.scenes import FLAT_SCAN_KINDS, flat_scan, make_pdf, page_image, photo
@@ -382,7 +382,7 @@ def test_cmyk_palette_alpha_and_16_bit_are_converted(tmp_path):
     Image.new("1", (64, 64), 1).save(tmp_path / "fax.tif")
 
     def pixel(name, xy):
-        return documents.load_image(tmp_path / name).getpixel(xy)
+        return images.load_image(tmp_path / name).getpixel(xy)
 
     c = pixel("cmyk.jpg", (32, 32))
     assert c[0] < 40 and c[1] > 200 and c[2] > 200
@@ -444,7 +444,7 @@ def test_an_enormous_image_is_refused_before_decoding(tmp_path):
 
 
 def test_big_images_are_scaled_down_safely(tmp_path, monkeypatch):
-    monkeypatch.setattr(documents, "MAX_WORKING_PIXELS", 200_000)
+    monkeypatch.setattr(images, "MAX_WORKING_PIXELS", 200_000)
     path = tmp_path / "big.jpg"
     _page_rgb((1000, 1300)).save(path, quality=90)  # 1.3 MP against a 0.2 MP working limit
     with open_document(path, flatten=False) as doc:
@@ -543,7 +543,7 @@ def test_a_flattened_photo_says_so_and_can_be_undone(tmp_path):
     with documents.ImageDocument(path) as doc:
         import unittest.mock as mock
 
-        with mock.patch.object(documents, "MAX_WORKING_PIXELS", 2_000_000):
+        with mock.patch.object(images, "MAX_WORKING_PIXELS", 2_000_000):
             page = doc.page(0)
             original = doc.original(0)
     # THEN the page says what was done, with the outline in the file's own pixels

@@ -477,3 +477,42 @@ def test_written_files_get_normal_permissions(doc, tmp_path) -> None:
     umask = os.umask(0)
     os.umask(umask)
     assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~umask
+
+
+# --- spreadsheet formula injection ------------------------------------------------------------------------------------
+HOSTILE_CELLS = '| Name | Amount | Note |\n|---|---|---|\n| =HYPERLINK("http://x","y") | -12.5 | +1 |\n| @SUM(A1) | 3 | -x |\n'
+
+
+def test_csv_neutralises_formulas_and_keeps_numbers(tmp_path) -> None:
+    # GIVEN a scanned page whose table has cells a spreadsheet would run as formulas
+    hostile = DocumentResult("x", [PageResult(1, HOSTILE_CELLS)])
+    # WHEN it is exported as CSV
+    (out,) = export.export(hostile, "csv", tmp_path / "t.csv")
+    # THEN no text cell starts with = + - @, and numbers stay numbers
+    with out.open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[1] == ['\'=HYPERLINK("http://x","y")', "-12.5", "+1"]
+    assert rows[2] == ["'@SUM(A1)", "3", "'-x"]
+
+
+@pytest.mark.parametrize(
+    "text, safe",
+    [
+        ("=1+1", "'=1+1"),
+        ("+1", "+1"),
+        ("+x", "'+x"),
+        ("+1.5%", "+1.5%"),
+        ("-2+3+cmd|' /C calc'!A0", "'-2+3+cmd|' /C calc'!A0"),
+        ("-x", "'-x"),
+        ("@A1", "'@A1"),
+        ("\t=1", "'\t=1"),
+        ("\r=1", "'\r=1"),
+        ("-12.5", "-12.5"),
+        ("+3", "+3"),
+        ("1,204", "1,204"),
+        ("plain", "plain"),
+        ("", ""),
+    ],
+)
+def test_spreadsheet_text(text, safe) -> None:
+    assert export.spreadsheet_text(text) == safe

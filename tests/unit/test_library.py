@@ -323,3 +323,74 @@ def test_page_hashes_stored_before_the_document_is_recorded_are_kept(tmp_path):
         pdf.write_bytes(b"%PDF-1.4 changed, longer")
         lib.add_document(str(pdf), 2)
         assert lib.page_hashes(str(pdf)) == {}
+
+
+class _FlakyConnection:
+    """A connection whose next matching statement fails once, as a full disk or a busy file would make it."""
+
+    def __init__(self, conn: sqlite3.Connection, fail_on: str, *, sqlite_rolls_back: bool = False) -> None:
+        self._conn = conn
+        self._fail_on = fail_on
+        self._sqlite_rolls_back = sqlite_rolls_back
+
+    def execute(self, sql: str, *args):
+        if self._fail_on and sql.strip().upper().startswith(self._fail_on):
+            self._fail_on = ""
+            if self._sqlite_rolls_back:  # what SQLite itself does on SQLITE_FULL
+                self._conn.execute("ROLLBACK")
+            raise sqlite3.OperationalError("database or disk is full")
+        return self._conn.execute(sql, *args)
+
+    def __getattr__(self, name: str):
+        return getattr(self._conn, name)
+
+
+def test_a_failed_commit_leaves_no_transaction_open(lib, tmp_path) -> None:
+    # GIVEN a library whose next COMMIT fails
+    real = lib._conn
+    lib._conn = _FlakyConnection(real, "COMMIT")
+    # WHEN a write fails at its commit
+    with pytest.raises(LibraryError, match="disk is full"):
+        lib.add_document(tmp_path / "a.pdf", 1)
+    # THEN the transaction was rolled back: nothing half-written, and the next write works
+    assert not real.in_transaction
+    assert lib.document(tmp_path / "a.pdf") is None
+    lib.add_document(tmp_path / "b.pdf", 2)
+    assert lib.document(tmp_path / "b.pdf").page_count == 2
+
+
+def test_the_real_error_is_kept_when_sqlite_rolled_back_itself(lib, tmp_path) -> None:
+    # GIVEN a write whose statement fails and SQLite has already rolled the transaction back (disk full)
+    lib._conn = _FlakyConnection(lib._conn, "INSERT", sqlite_rolls_back=True)
+    # WHEN it is made
+    # THEN the error says the disk is full, not "cannot rollback - no transaction is active"
+    with pytest.raises(LibraryError, match="disk is full"):
+        lib.add_document(tmp_path / "a.pdf", 1)
+    lib.add_document(tmp_path / "a.pdf", 1)
+    assert lib.document(tmp_path / "a.pdf") is not None
+
+
+def test_a_file_name_that_is_not_utf8_is_kept_exactly(lib, tmp_path) -> None:
+    # GIVEN a real file whose name has a byte that is not UTF-8, and a clean one spelled with U+FFFD
+    raw = os.fsencode(tmp_path) + b"/scan\xff.pdf"
+    fd = os.open(raw, os.O_WRONLY | os.O_CREAT, 0o644)
+    os.write(fd, b"%PDF odd")
+    os.close(fd)
+    odd = os.fsdecode(raw)
+    clean = tmp_path / "scan\ufffd.pdf"
+    clean.write_bytes(b"%PDF clean")
+    # WHEN both are recorded, with hashes and a question, under the odd name's own title
+    doc_id = lib.add_document(odd, 2, title=Path(odd).stem)
+    lib.set_page_hashes(odd, {1: "h1", 2: "h2"})
+    lib.add_qa(source=odd, page=1, question="Total?", answer="12", pages_used=[1])
+    clean_id = lib.add_document(clean, 1)
+    # THEN the odd name comes back as a path that opens the same file, never confused with the clean one
+    assert clean_id != doc_id
+    record = lib.document(odd)
+    assert record.id == doc_id and record.path == odd and record.exists
+    assert os.fsencode(record.path) == raw
+    assert record.title == "scan\ufffd"  # shown with a replacement character
+    assert lib.page_hashes(odd) == {1: "h1", 2: "h2"} and lib.page_hashes(clean) == {}
+    assert [q.source for q in lib.qa_history(odd)] == [odd]
+    assert {d.path for d in lib.recent_documents()} == {odd, str(clean)}
+    assert lib.add_document(odd, 2) == doc_id  # the same file is the same record

@@ -16,18 +16,28 @@ from __future__ import annotations
 import logging
 import math
 import re
-import struct
 import threading
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
-from paperlens.core.errors import DocumentError, ImageTooLarge, PasswordRequired, WrongPassword
-from paperlens.core.page import Flattened, Page
+from paperlens.core.errors import DocumentError, PasswordRequired, WrongPassword, reason
+from paperlens.core.images import (
+    AUTO_FLATTEN_CONFIDENCE,
+    MAX_IMAGE_PIXELS,
+    allowed_formats,
+    auto_flatten,
+    decode_frame,
+    image_to_rgb,
+    load_image,
+    open_image,
+    postscript_problem,
+    seek_frame,
+)
+from paperlens.core.page import Page
 
 __all__ = [
     "AUTO_FLATTEN_CONFIDENCE",
@@ -56,25 +66,11 @@ DETAIL_LEVELS = {"standard": 1.0, "high": 2.0, "max": 4.0}  # pixel-count multip
 MIN_DPI, MAX_DPI = 72, 600
 DEFAULT_DPI = 150  # what choose_dpi gives an A4 or Letter-sized page at "standard" detail
 MAX_RENDER_PIXELS = 40_000_000  # a poster-sized PDF page is rendered smaller rather than exhausting memory
+MAX_RENDER_SIDE = 32_000  # nor longer than this (a banner 200 inches by 1): Qt cannot show a wider picture
+MAX_PAGE_PT = (
+    14_400  # PDF's own limit for a page side (200 inches); a file claiming more is damaged or hostile
+)
 
-# -- images -----------------------------------------------------------------------------------------------------------
-# Refuse past this many pixels: bigger than any phone photo (a 200 MP sensor bins to 50 MP) or an A3 scan at 600 dpi
-# (70 MP), and small enough that a crafted file cannot make us allocate gigabytes (a "decompression bomb").
-MAX_IMAGE_PIXELS = 150_000_000
-# Decode no bigger than this: a page never needs more, and JPEG can be decoded at 1/2, 1/4, 1/8 scale for free.
-MAX_WORKING_PIXELS = 24_000_000
-AUTO_FLATTEN_CONFIDENCE = 0.7  # a photo's page is cut out and flattened only when found at least this surely
-AUTO_FLATTEN_MAX_AREA = 0.92  # a "page" filling the whole picture is a scan already: leave it alone
-AUTO_FLATTEN_MIN_SURROUND = (
-    6.0  # Lab units between paper and what it lies on (a receipt on a cream table: 12)
-)
-AUTO_FLATTEN_MIN_AREA = (
-    0.07  # a "page" smaller than this share of the picture is a detail of it, not the subject
-)
-AUTO_FLATTEN_MAX_MARKS = 8  # marks of print on paper outside the outline: more means content would be cut off
-AUTO_FLATTEN_MIN_NOISE = (
-    0.3  # a surround this flat was rendered (screenshot, exported page), not photographed
-)
 
 PasswordCallback = Callable[[], "str | None"]
 
@@ -171,6 +167,9 @@ def sniff_kind(path: str | Path) -> str:
         raise DocumentError(f"{name} is empty (0 bytes).")
     if b"%PDF-" in head[:1024]:
         return "pdf"
+    problem = postscript_problem(head, name)
+    if problem is not None:
+        raise problem
     if head[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1", b"ftyphevc", b"ftypavif"):
         raise DocumentError(
             f"{name} is a HEIC/AVIF photo, which PaperLens cannot read yet.",
@@ -179,7 +178,7 @@ def sniff_kind(path: str | Path) -> str:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(p) as im:
+            with Image.open(p, formats=allowed_formats()) as im:  # only the formats PaperLens decodes
                 im.size  # noqa: B018 - the header parsed: it is an image Pillow knows
         return "image"
     except Image.DecompressionBombError:
@@ -271,7 +270,7 @@ class Document:
             except Exception as exc:  # noqa: BLE001 - a library failure on one page must not end the document
                 log.debug("page %d of %s failed", index + 1, self.path, exc_info=True)
                 raise DocumentError(
-                    f"Page {index + 1} of {self.name} could not be rendered: {_reason(exc)}."
+                    f"Page {index + 1} of {self.name} could not be rendered: {reason(exc)}."
                 ) from exc
 
     def pages(self, range_spec: str | None = None) -> Iterator[tuple[int, Page | DocumentError]]:
@@ -312,11 +311,6 @@ class Document:
         return f"<{type(self).__name__} {self.name!r} {self.page_count} page(s)>"
 
 
-def _reason(exc: BaseException) -> str:
-    text = str(exc).strip().rstrip(".") or type(exc).__name__
-    return text[:200]
-
-
 def _check_blank(page: Page, what: str) -> Page:
     from paperlens.core.pagefind import is_blank
 
@@ -350,7 +344,7 @@ class PdfDocument(Document):
         try:
             doc = pymupdf.open(str(path), filetype="pdf")
         except Exception as exc:  # noqa: BLE001 - pymupdf raises several types for damaged files
-            detail = "" if "failed to open" in str(exc).lower() else f" ({_reason(exc)})"
+            detail = "" if "failed to open" in str(exc).lower() else f" ({reason(exc)})"
             raise DocumentError(
                 f"{self.name} could not be opened: the PDF is damaged or incomplete{detail}."
             ) from exc
@@ -409,17 +403,35 @@ class PdfDocument(Document):
         return title.strip() or self.path.stem
 
     def page_dpi(self, index: int) -> int:
-        """The DPI page `index` renders at: the fixed one, or the one that fits 9 slices."""
+        """The DPI page `index` renders at: the fixed one, or the one that fits 9 slices (less for a poster)."""
         with self._lock:
             rect = self._doc.load_page(index).rect  # the visible size, rotation applied
-        return self._fit_dpi(rect.width, rect.height)
+        return round(self._fit_zoom(rect.width, rect.height, f"Page {index + 1} of {self.name}") * 72)
 
-    def _fit_dpi(self, width_pt: float, height_pt: float) -> int:
-        dpi = self._dpi or choose_dpi(width_pt, height_pt, self._detail)
-        pixels = (width_pt / 72 * dpi) * (height_pt / 72 * dpi)
+    def _fit_zoom(self, width_pt: float, height_pt: float, where: str) -> float:
+        """Pixels per point for this page: its DPI / 72, lowered (with no floor) until the page fits the budget.
+
+        A PDF of a few hundred bytes can claim any page size; the budget must hold for all of them, so the zoom is
+        a float that can go as low as needed, and a page larger than PDF itself allows is refused outright.
+        """
+        if not (0 < width_pt <= MAX_PAGE_PT and 0 < height_pt <= MAX_PAGE_PT):
+            raise DocumentError(
+                f"{where} is {width_pt:,.0f} x {height_pt:,.0f} pt ({width_pt / 72:,.0f} x {height_pt / 72:,.0f} "
+                f"inches), which cannot be rendered: a PDF page is at most {MAX_PAGE_PT:,} pt (200 inches) a side.",
+                hint="The file is damaged or was made to exhaust memory.",
+            )
+        zoom = (self._dpi or choose_dpi(width_pt, height_pt, self._detail)) / 72
+        pixels = width_pt * height_pt * zoom * zoom
         if pixels > MAX_RENDER_PIXELS:
-            dpi = int(dpi * math.sqrt(MAX_RENDER_PIXELS / pixels))
-        return max(dpi, 10)
+            zoom *= math.sqrt(MAX_RENDER_PIXELS / pixels)
+        zoom = min(zoom, MAX_RENDER_SIDE / max(width_pt, height_pt))
+        # MuPDF rounds the pixmap outwards: keep the rounded size, not just the exact one, in the budget.
+        while (
+            zoom > 0
+            and (math.ceil(width_pt * zoom) + 1) * (math.ceil(height_pt * zoom) + 1) > MAX_RENDER_PIXELS
+        ):
+            zoom *= 0.99
+        return zoom
 
     def page_text(self, index: int) -> str | None:
         with self._lock:
@@ -433,20 +445,24 @@ class PdfDocument(Document):
         with self._lock:
             pg = self._doc.load_page(index)
             rect = pg.rect
-            zoom = size / max(rect.width, rect.height, 1.0)
+            zoom = min(
+                size / max(rect.width, rect.height, 1.0), self._fit_zoom(rect.width, rect.height, self.name)
+            )
             import pymupdf
 
             pix = pg.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), alpha=False, colorspace=pymupdf.csRGB)
-            return Image.frombytes("RGB", (pix.width, pix.height), pix.samples)
+            return _pixmap_image(pix)
 
     def _render(self, index: int) -> Page:
         import pymupdf
 
         pg = self._doc.load_page(index)
         rect = pg.rect  # pymupdf reports the page as displayed: /Rotate is applied here and by get_pixmap
-        dpi = self._fit_dpi(rect.width, rect.height)
-        pix = pg.get_pixmap(dpi=dpi, alpha=False, colorspace=pymupdf.csRGB)
-        image = Image.frombytes("RGB", (pix.width, pix.height), pix.samples)
+        zoom = self._fit_zoom(rect.width, rect.height, f"Page {index + 1} of {self.name}")
+        dpi = round(zoom * 72)
+        pix = pg.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), alpha=False, colorspace=pymupdf.csRGB)
+        image = _pixmap_image(pix)
+        del pix  # the pixels now live in `image` only
         text = pg.get_text("text", sort=True)
         label = self._labels[index]
         meta: dict[str, Any] = {
@@ -479,6 +495,11 @@ class PdfDocument(Document):
         super().close()
 
 
+def _pixmap_image(pix: Any) -> Image.Image:
+    """The pixmap as a Pillow image, copied once (`pix.samples` would make a second, whole copy first)."""
+    return Image.frombuffer("RGB", (pix.width, pix.height), pix.samples_mv, "raw", "RGB", pix.stride, 1)
+
+
 # --------------------------------------------------------------------------------------------------------------------
 # images
 # --------------------------------------------------------------------------------------------------------------------
@@ -494,21 +515,26 @@ class ImageDocument(Document):
         super().__init__(path)
         self._flatten = flatten
         self._deskew = deskew
-        self._image = _open_image(path)
-        self.format = self._image.format or ""
-        frames = getattr(self._image, "n_frames", 1) or 1
-        self.page_count = frames if self.format in _MULTI_PAGE_FORMATS else 1
+        # The file is opened for each render and closed straight after: a folder of 60 photos opened as one
+        # document must not hold 60 descriptors (a low open-file limit would refuse the rest).
+        with open_image(
+            path
+        ) as im:  # checked here, so a bad file is refused when opened, not when first shown
+            self.format = im.format or ""
+            frames = (getattr(im, "n_frames", 1) or 1) if self.format in _MULTI_PAGE_FORMATS else 1
+        self.page_count = frames
 
     def _render(self, index: int) -> Page:
-        if self.page_count > 1:
-            self._image.seek(index)
-        rgb, meta = _decode(self._image, self.name, index, self.page_count)
+        with open_image(self.path) as im:
+            if self.page_count > 1:
+                seek_frame(im, index, f"Page {index + 1} of {self.name}")
+            rgb, meta = decode_frame(im, self.name, index, self.page_count)
         meta["kind"] = "image"
         meta["format"] = self.format
         what = f"Page {index + 1} of {self.name}" if self.page_count > 1 else self.name
         flattened = None
         if self._flatten:
-            rgb, flattened = _auto_flatten(rgb, meta)
+            rgb, flattened = auto_flatten(rgb, meta)
         if self._deskew and flattened is None:
             from paperlens.core.pagefind import deskew, estimate_skew
 
@@ -530,189 +556,3 @@ class ImageDocument(Document):
                 return self.page(index)
             finally:
                 self._flatten = keep
-
-    def close(self) -> None:
-        if not self._closed:
-            with self._lock:
-                self._image.close()
-        super().close()
-
-
-def _open_image(path: Path) -> Image.Image:
-    """Open (header only) with our pixel limit checked before any pixel is decoded."""
-    name = path.name
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            im = Image.open(path)
-    except Image.DecompressionBombError as exc:
-        raise ImageTooLarge(
-            f"{name} is too large to open safely (more than {MAX_IMAGE_PIXELS // 1_000_000} megapixels).",
-            hint="Scale it down first.",
-        ) from exc
-    except OSError as exc:
-        raise DocumentError(f"{name} could not be opened as an image: {_reason(exc)}.") from exc
-    w, h = im.size
-    if w <= 0 or h <= 0:
-        im.close()
-        raise DocumentError(f"{name} has no pixels ({w}x{h}).")
-    if w * h > MAX_IMAGE_PIXELS:
-        im.close()
-        raise ImageTooLarge(
-            f"{name} is {w}x{h} pixels ({w * h / 1e6:.0f} megapixels), more than the "
-            f"{MAX_IMAGE_PIXELS // 1_000_000} megapixels PaperLens opens.",
-            hint="Scale it down first.",
-        )
-    return im
-
-
-def load_image(path: str | Path) -> Image.Image:
-    """One image file (its first frame) as upright, plain RGB, scaled to a safe working size. Raises DocumentError."""
-    p = Path(path)
-    im = _open_image(p)
-    try:
-        rgb, _ = _decode(im, p.name, 0, 1)
-        return rgb
-    finally:
-        im.close()
-
-
-def _decode(im: Image.Image, name: str, index: int, count: int) -> tuple[Image.Image, dict[str, Any]]:
-    """Decode the current frame: draft-scaled when huge, EXIF-upright, RGB, at most MAX_WORKING_PIXELS."""
-    where = f"Page {index + 1} of {name}" if count > 1 else name  # a file name keeps its own spelling
-    meta: dict[str, Any] = {"original_size": im.size}
-    w, h = im.size
-    if w * h > MAX_WORKING_PIXELS and im.format == "JPEG":
-        # JPEG decodes at 1/2, 1/4 or 1/8 scale directly: a 100 MP photo never exists in memory at full size.
-        scale = math.sqrt(MAX_WORKING_PIXELS / (w * h))
-        im.draft("RGB", (max(1, int(w * scale)), max(1, int(h * scale))))
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            im.load()
-    except OSError as exc:
-        # Pillow's own switch for cut-off files (ImageFile.LOAD_TRUNCATED_IMAGES) is global and stays off: a
-        # truncated file is reported, not silently padded with grey.
-        text = str(exc).lower()
-        if "truncated" in text or "broken data stream" in text or "premature end" in text:
-            raise DocumentError(f"{where} is cut short (the file is truncated or damaged).") from exc
-        raise DocumentError(f"{where} could not be decoded: {_reason(exc)}.") from exc
-    except (ValueError, SyntaxError, struct.error) as exc:
-        raise DocumentError(f"{where} could not be decoded: {_reason(exc)}.") from exc
-    upright = im
-    try:
-        orientation = im.getexif().get(0x0112, 1)  # EXIF Orientation: 1 is upright already
-        if orientation not in (None, 1):
-            upright = ImageOps.exif_transpose(im) or im
-            meta["exif_orientation"] = orientation
-    except Exception:  # noqa: BLE001 - a broken EXIF block is no reason to lose the picture
-        upright = im
-    rgb = image_to_rgb(upright)
-    if rgb is im:
-        rgb = (
-            im.copy()
-        )  # the page must outlive the open file (a multi-page TIFF stays open for the next frame)
-    if rgb.width * rgb.height > MAX_WORKING_PIXELS:
-        scale = math.sqrt(MAX_WORKING_PIXELS / (rgb.width * rgb.height))
-        rgb = rgb.resize(
-            (max(1, int(rgb.width * scale)), max(1, int(rgb.height * scale))), Image.Resampling.LANCZOS
-        )
-    if rgb.size != meta["original_size"]:
-        meta["scaled_to"] = rgb.size
-    return rgb, meta
-
-
-def image_to_rgb(im: Image.Image) -> Image.Image:
-    """Plain 8-bit RGB from any Pillow mode, done the way a person would expect to see it.
-
-    Transparency is laid on white (a transparent PNG of black text on nothing must not turn into black on black);
-    16-bit and 32-bit grey are scaled, not clipped (clipping turns a 16-bit scan white); CMYK goes through its
-    embedded ICC profile when there is one; palettes and bilevel fax images are expanded.
-    """
-    mode = im.mode
-    if mode == "RGB":
-        return im
-    if mode == "P":
-        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
-        mode = im.mode
-        if mode == "RGB":
-            return im
-    if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
-        rgba = im.convert("RGBA")
-        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(white, rgba).convert("RGB")
-    if mode == "CMYK":
-        profile = im.info.get("icc_profile")
-        if profile:
-            try:
-                import io
-
-                from PIL import ImageCms
-
-                src = ImageCms.ImageCmsProfile(io.BytesIO(profile))
-                dst = ImageCms.createProfile("sRGB")
-                return ImageCms.profileToProfile(im, src, dst, outputMode="RGB")
-            except Exception:  # noqa: BLE001 - a broken profile: fall back to the plain formula
-                pass
-        return im.convert("RGB")
-    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
-        arr = np.asarray(im).astype(np.float64)
-        if arr.size == 0:
-            return Image.new("RGB", im.size, "white")
-        top = float(arr.max())
-        if mode == "F":
-            arr = arr * 255.0 if top <= 1.0 else arr
-        elif mode.startswith("I;16") or top > 255:
-            # Full 16-bit range when the data uses it; otherwise (12-bit scanners) stretch what is there.
-            arr = arr / (257.0 if top > 4095 else max(top, 1.0) / 255.0)
-        gray = np.clip(arr, 0, 255).astype(np.uint8)
-        return Image.fromarray(gray, "L").convert("RGB")
-    return im.convert("RGB")
-
-
-def _auto_flatten(rgb: Image.Image, meta: dict[str, Any]) -> tuple[Image.Image, Flattened | None]:
-    """Cut out and straighten a photographed page; leave scans, screenshots and anything else whole.
-
-    Flattening throws away everything outside the outline, so it is done only when the outline is surely a sheet of
-    paper photographed on something else (see docs/inputs.md): found surely, a fair part of the picture but not all
-    of it, a clear step in colour all round, a camera picture (a rendered image has exactly flat colours), and no
-    print on paper outside it. `meta["flatten_skipped"]` says which test kept a found outline from being used.
-    """
-    from paperlens.core.pagefind import find_page, flatten, outside_marks, outside_noise, surround_contrast
-
-    quad = find_page(rgb, thorough=True)
-    if quad is None:
-        return rgb, None
-    area = quad.area / float(rgb.width * rgb.height)
-    meta["corners"] = [list(c) for c in quad.to_json()["corners"]]
-    meta["confidence"] = round(quad.confidence, 3)
-    reason = None
-    if quad.confidence < AUTO_FLATTEN_CONFIDENCE:
-        reason = "not found surely"
-    elif area > AUTO_FLATTEN_MAX_AREA:
-        reason = "fills the picture"
-    elif area < AUTO_FLATTEN_MIN_AREA:
-        reason = "a small part of the picture"
-    # A table or picture printed on a scanned page has paper on both sides of its outline; a photographed page
-    # lies on something else. Only the second is cut out.
-    elif surround_contrast(rgb, quad) < AUTO_FLATTEN_MIN_SURROUND:
-        reason = "same paper on both sides"
-    elif outside_noise(rgb, quad) < AUTO_FLATTEN_MIN_NOISE:
-        reason = "a rendered image, not a photo"
-    elif outside_marks(rgb, quad) > AUTO_FLATTEN_MAX_MARKS:
-        reason = "print outside the outline"
-    if reason is not None:
-        meta["flatten_skipped"] = reason
-        return rgb, None
-    w, h = meta["original_size"]
-    sx, sy = w / rgb.width, h / rgb.height
-    if meta.get("exif_orientation") in (5, 6, 7, 8):  # original_size is the file's; the picture is turned
-        sx, sy = h / rgb.width, w / rgb.height
-        w, h = h, w
-    record = Flattened(
-        corners=tuple((x * sx, y * sy) for x, y in quad.corners),
-        confidence=quad.confidence,
-        original_size=(w, h),
-    )
-    meta["flattened"] = True
-    return flatten(rgb, quad), record

@@ -7,6 +7,12 @@ the CLI can print `str(error)` and exit non-zero, and the window can show it, wi
 from __future__ import annotations
 
 
+def reason(exc: BaseException) -> str:
+    """A third-party exception's own words, short, for the end of one of our sentences (no final full stop)."""
+    text = str(exc).strip().rstrip(".") or type(exc).__name__
+    return text[:200]
+
+
 class PaperLensError(Exception):
     """Base class: `str(err)` is the user-facing sentence."""
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from paperlens.core.errors import LibraryError
+from paperlens.core.names import from_stored, printable, stored
 from paperlens.core.runs import COMPLETE_FINISHES, Finish, RunResult, RunStats
 
 SCHEMA_VERSION = 2  # 2: the edits table
@@ -172,7 +173,10 @@ def _is_corruption(exc: sqlite3.DatabaseError) -> bool:
 
 
 def _source_key(source: str | os.PathLike) -> str:
-    """A document's identity in the library: the absolute path of a file, or the label of a non-file source."""
+    """A document's identity in the library: the absolute path of a file, or the label of a non-file source.
+
+    A name that is not valid UTF-8 keeps its lone surrogates here; `names.stored` turns it into a BLOB for SQLite.
+    """
     if not str(source).strip():
         return ""
     p = Path(source).expanduser()
@@ -289,10 +293,15 @@ class Library:
                     conn.execute("BEGIN IMMEDIATE")
                     try:
                         yield conn
+                        conn.execute("COMMIT")
                     except BaseException:
-                        conn.execute("ROLLBACK")
+                        # A failed COMMIT (busy, I/O error) leaves the transaction open, and every later BEGIN would
+                        # fail; SQLite may also have rolled back already (disk full), when a ROLLBACK of ours would
+                        # fail and hide the real error. So: roll back only what is still open, and keep the error.
+                        if conn.in_transaction:
+                            with suppress(sqlite3.Error):
+                                conn.execute("ROLLBACK")
                         raise
-                    conn.execute("COMMIT")
                 else:
                     yield conn
             except sqlite3.DatabaseError as exc:
@@ -428,13 +437,13 @@ class Library:
         now = time.time()
         with self._db(write=True) as conn:
             row = conn.execute(
-                "SELECT id, file_size, file_mtime_ns FROM documents WHERE path=?", (key,)
+                "SELECT id, file_size, file_mtime_ns FROM documents WHERE path=?", (stored(key),)
             ).fetchone()
             if row is None:
                 cur = conn.execute(
                     "INSERT INTO documents (path, title, page_count, file_size, file_mtime_ns, added_at, opened_at) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (key, title, int(page_count), size, mtime, now, now),
+                    (stored(key), printable(title), int(page_count), size, mtime, now, now),
                 )
                 return _inserted_id(cur)
             doc_id = int(row["id"])
@@ -445,7 +454,7 @@ class Library:
             conn.execute(
                 "UPDATE documents SET page_count=?, file_size=?, file_mtime_ns=?, opened_at=?, "
                 "title=CASE WHEN ?<>'' THEN ? ELSE title END WHERE id=?",
-                (int(page_count), size, mtime, now, title, title, doc_id),
+                (int(page_count), size, mtime, now, printable(title), printable(title), doc_id),
             )
             return doc_id
 
@@ -559,7 +568,7 @@ class Library:
             sql += " ORDER BY created_at DESC, id DESC LIMIT ?"
             args.append(int(limit))
             rows = conn.execute(sql, args).fetchall()
-            path = row["path"]
+            path = from_stored(row["path"])
         return [
             QARecord(
                 id=int(r["id"]),
@@ -587,7 +596,7 @@ class Library:
     def _document_row(conn: sqlite3.Connection, source: str | os.PathLike | int) -> sqlite3.Row | None:
         if isinstance(source, int):
             return conn.execute("SELECT * FROM documents WHERE id=?", (source,)).fetchone()
-        return conn.execute("SELECT * FROM documents WHERE path=?", (_source_key(source),)).fetchone()
+        return conn.execute("SELECT * FROM documents WHERE path=?", (stored(_source_key(source)),)).fetchone()
 
     def _document_id(self, conn: sqlite3.Connection, source: str | os.PathLike | int, *, create: bool) -> int:
         row = self._document_row(conn, source)
@@ -598,7 +607,7 @@ class Library:
         now = time.time()
         cur = conn.execute(
             "INSERT INTO documents (path, title, page_count, added_at, opened_at) VALUES (?, '', 0, ?, ?)",
-            (_source_key(source), now, now),
+            (stored(_source_key(source)), now, now),
         )
         return _inserted_id(cur)
 
@@ -638,7 +647,7 @@ def _edit(row: sqlite3.Row) -> Edit:
 def _document(row: sqlite3.Row) -> DocumentRecord:
     return DocumentRecord(
         id=int(row["id"]),
-        path=row["path"],
+        path=from_stored(row["path"]),
         title=row["title"],
         page_count=int(row["page_count"]),
         added_at=float(row["added_at"]),

@@ -55,11 +55,15 @@ def table_rows(table) -> list[list[str]]:
 
 
 def table_tsv(table) -> str:
-    to_tsv = getattr(table, "to_tsv", None)
-    if callable(to_tsv):
-        return to_tsv()
+    """Tab-separated text for the clipboard. Tabs and line breaks in a cell become spaces (pasted text has no quoting
+    a spreadsheet honours), and a text cell that would paste as a formula (=, +, -, @) gets a leading apostrophe."""
+    from paperlens.core.results.export.shared import spreadsheet_text
+
     return "\n".join(
-        "\t".join(c.replace("\t", " ").replace("\n", " ") for c in row) for row in table_rows(table)
+        "\t".join(
+            spreadsheet_text(" ".join(c.replace("\t", " ").replace("\r", " ").split("\n"))) for c in row
+        )
+        for row in table_rows(table)
     )
 
 

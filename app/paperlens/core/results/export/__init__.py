@@ -37,9 +37,15 @@ from paperlens.core.results.export.registry import (
     register,
     unregister,
 )
-from paperlens.core.results.export.shared import PageTable, doc_title, document_tables, no_tables_error
+from paperlens.core.results.export.shared import (
+    PageTable,
+    cell_value,
+    doc_title,
+    document_tables,
+    no_tables_error,
+    spreadsheet_text,
+)
 from paperlens.core.results.export.text import render_text, table_to_text
-from paperlens.core.results.export.xlsx import cell_value
 from paperlens.core.runs import DocumentResult
 
 __all__ = [
@@ -58,6 +64,7 @@ __all__ = [
     "name_problem",
     "normalize_format",
     "register",
+    "spreadsheet_text",
     "render",
     "render_html",
     "render_markdown",

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 
 from paperlens.core.results.export.registry import ExportFormat, register
-from paperlens.core.results.export.shared import PageTable, document_tables
+from paperlens.core.results.export.shared import PageTable, document_tables, spreadsheet_text
 from paperlens.core.results.tables import Table
 from paperlens.core.runs import DocumentResult
 
@@ -13,9 +15,13 @@ from paperlens.core.runs import DocumentResult
 def csv_bytes(table: Table) -> bytes:
     """UTF-8 with a byte-order mark: Excel reads a CSV without one as the local code page and garbles accents.
 
-    Python's csv module reads it back with encoding="utf-8-sig"; LibreOffice and Numbers take it either way.
+    Python's csv module reads it back with encoding="utf-8-sig"; LibreOffice and Numbers take it either way. RFC 4180
+    (quoted where needed, CRLF line ends); a text cell a spreadsheet would run as a formula gets a leading apostrophe
+    (`spreadsheet_text`).
     """
-    return b"\xef\xbb\xbf" + table.to_csv_text().encode("utf-8")
+    buf = io.StringIO()
+    csv.writer(buf).writerows([[spreadsheet_text(c) for c in row] for row in table.rows])
+    return b"\xef\xbb\xbf" + buf.getvalue().encode("utf-8")
 
 
 def csv_paths(out_path: Path, tables: list[PageTable]) -> list[Path]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from paperlens.core.names import printable
 from paperlens.core.results.export.markdown import render_markdown
 from paperlens.core.results.export.registry import ExportFormat, register
 from paperlens.core.results.export.shared import document_tables, stop_reason
@@ -34,8 +35,8 @@ def to_json_data(doc: DocumentResult) -> dict:
     return {
         "format": "paperlens-document",
         "version": JSON_FORMAT_VERSION,
-        "source": doc.source,
-        "title": doc.title,
+        "source": printable(doc.source),  # a file name that is not UTF-8 has U+FFFD for its odd bytes
+        "title": printable(doc.title),
         "stats": document_stats(doc),
         "pages": [p.to_dict() for p in doc.pages],
         "markdown": render_markdown(doc),

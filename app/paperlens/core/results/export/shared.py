@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 from paperlens.core.errors import ExportError
+from paperlens.core.names import printable
 from paperlens.core.results.tables import Table, extract_tables
 from paperlens.core.runs import DocumentResult, PageResult, missing_pages_note
 
@@ -62,7 +64,8 @@ def stop_reason(page: PageResult) -> str | None:
 
 
 def doc_title(doc: DocumentResult) -> str:
-    return doc.title or (Path(doc.source).stem if doc.source else "") or "Document"
+    """The document's title as a person reads it (a file name's bytes that are not UTF-8 shown as U+FFFD)."""
+    return printable(doc.title or (Path(doc.source).stem if doc.source else "") or "Document")
 
 
 def no_tables_error(doc: DocumentResult, fmt: str) -> ExportError:
@@ -86,4 +89,56 @@ def xml_safe(text: str) -> str:
         return "".join(
             "\ufffd" if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in text if ord(ch) not in _ILLEGAL_XML
         )
+    return text
+
+
+def cell_value(text: str) -> str | int | float:
+    """A cell's value for a spreadsheet: plain numbers become numbers (so they sum), everything else stays text.
+
+    Only unambiguous forms count: 12, -3.5, 1,204, 1,388.75. Leading zeros (postcodes, IDs), more than 15 digits
+    (Excel would round them), decimal commas, currency signs and percentages stay text: a wrong number is worse than
+    a string the user can convert.
+    """
+    s = text.strip()
+    if not s or len(s) > 24:
+        return text
+    sign = ""
+    if s[0] in "+-\u2212":
+        sign, s = ("-" if s[0] != "+" else ""), s[1:]
+    whole, dot, frac = s.partition(".")
+    if dot and (not frac or not frac.isdigit()):
+        return text
+    groups = whole.split(",")
+    if not all(g.isascii() and g.isdigit() for g in groups):
+        return text
+    if len(groups) > 1 and (not 1 <= len(groups[0]) <= 3 or any(len(g) != 3 for g in groups[1:])):
+        return text
+    digits = "".join(groups)
+    if (len(digits) > 1 and digits[0] == "0") or len(digits) + len(frac) > 15:
+        return text
+    if dot:
+        return float(f"{sign}{digits}.{frac}")
+    return int(f"{sign}{digits}")
+
+
+FORMULA_STARTS = (
+    "=",
+    "+",
+    "-",
+    "@",
+    "\t",
+    "\r",
+)  # what makes Excel, LibreOffice or Sheets read a cell as a formula
+_SIGNED_NUMBER = re.compile(r"[+\-\u2212]\s*[\d.,]*\d[\d.,]*\s*%?")  # -12.5, +1.5 %, -1,204: no formula in it
+
+
+def spreadsheet_text(text: str) -> str:
+    """A cell's text for a CSV or TSV a spreadsheet will open: never a formula, signed numbers untouched.
+
+    A scanned page is data from anyone: a cell reading `=HYPERLINK(...)` must not run when the file is opened. Text
+    starting with = + - @, a tab or a carriage return gets a leading apostrophe (OWASP's advice; the XLSX writer needs
+    none, as it writes every cell as a value). A signed number (-12.5, +3, +1.5%) holds no formula and stays as it is.
+    """
+    if text.startswith(FORMULA_STARTS) and not _SIGNED_NUMBER.fullmatch(text):
+        return "'" + text
     return text

@@ -9,41 +9,13 @@ from paperlens.core.results.export.files import check_target
 from paperlens.core.results.export.registry import ExportFormat, register
 from paperlens.core.results.export.shared import (
     PageTable,
+    cell_value,
     display_width,
     doc_title,
     document_tables,
     xml_safe,
 )
 from paperlens.core.runs import DocumentResult
-
-
-def cell_value(text: str) -> str | int | float:
-    """A cell's value for a spreadsheet: plain numbers become numbers (so they sum), everything else stays text.
-
-    Only unambiguous forms count: 12, -3.5, 1,204, 1,388.75. Leading zeros (postcodes, IDs), more than 15 digits
-    (Excel would round them), decimal commas, currency signs and percentages stay text: a wrong number is worse than
-    a string the user can convert.
-    """
-    s = text.strip()
-    if not s or len(s) > 24:
-        return text
-    sign = ""
-    if s[0] in "+-\u2212":
-        sign, s = ("-" if s[0] != "+" else ""), s[1:]
-    whole, dot, frac = s.partition(".")
-    if dot and (not frac or not frac.isdigit()):
-        return text
-    groups = whole.split(",")
-    if not all(g.isascii() and g.isdigit() for g in groups):
-        return text
-    if len(groups) > 1 and (not 1 <= len(groups[0]) <= 3 or any(len(g) != 3 for g in groups[1:])):
-        return text
-    digits = "".join(groups)
-    if (len(digits) > 1 and digits[0] == "0") or len(digits) + len(frac) > 15:
-        return text
-    if dot:
-        return float(f"{sign}{digits}.{frac}")
-    return int(f"{sign}{digits}")
 
 
 def _sheet_title(name: str, used: set[str]) -> str:
