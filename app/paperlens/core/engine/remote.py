@@ -383,6 +383,7 @@ class RemoteEngine(VisionEngine):
         think = _ThinkFilter()
         finish = Finish.STOP
         pieces = 0
+        ended = False  # a finish reason or [DONE] came: a stream that stops without one was cut off
 
         def emit(piece: str) -> None:
             nonlocal text
@@ -412,6 +413,9 @@ class RemoteEngine(VisionEngine):
                             "for this page.",
                             hint="Raise --page-timeout or use a faster server.",
                         )
+                    if event.get("[DONE]"):
+                        ended = True
+                        break
                     if "error" in event:
                         raise EngineError(f"The server at {server.url} failed: {_message(event)}")
                     usage = event.get("usage")
@@ -426,6 +430,7 @@ class RemoteEngine(VisionEngine):
                             pieces += 1
                             emit(think.feed(piece))
                         reason = choice.get("finish_reason")
+                        ended = ended or bool(reason)
                         if reason == "length":
                             finish = Finish.LENGTH
         except httpx.TimeoutException:
@@ -437,6 +442,8 @@ class RemoteEngine(VisionEngine):
             raise _Retry(f"could not connect to {server.url} ({_reason(exc)})") from None
         except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
             raise _Retry(f"the connection to {server.url} dropped ({_reason(exc)})") from None
+        if finish != Finish.CANCELLED and not ended:
+            raise _Retry(f"the answer from {server.url} stopped before its end")
         if finish != Finish.CANCELLED:
             emit(think.flush())
         elif len(shown.text) > len(text):
@@ -493,6 +500,7 @@ def _events(lines: Iterator[str]) -> Iterator[dict[str, Any]]:
             continue
         data = line[len("data:") :].strip()
         if data == "[DONE]":
+            yield {"[DONE]": True}
             return
         try:
             event = json.loads(data)
