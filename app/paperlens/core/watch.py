@@ -95,9 +95,9 @@ class HotFolder:
             if on_ready:
                 on_ready()
             while not stop.is_set():
-                path = self._next_settled(stop)
-                if path is not None:
-                    self._process(path, stop)
+                settled = self._next_settled(stop)
+                if settled is not None:
+                    self._process(settled, stop)
         finally:
             observer.stop()
             observer.join(timeout=5)
