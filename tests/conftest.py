@@ -59,3 +59,76 @@ def a4_page(text: str = "Invoice 2026-11 Total 42.00", size=(1240, 1754)):
     for i, line in enumerate([text, "Item  Qty  Price", "Paper  2  10.00", "Ink  1  22.00"]):
         draw.text((120, 150 + 60 * i), line, fill="black", font=font)
     return img
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_models(url: str, proc=None, timeout: float = 120.0) -> None:
+    """Poll the server's /v1/models until it answers (bounded); fail early when the process died."""
+    import time
+
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"the server exited with {proc.returncode}")
+        try:
+            if httpx.get(f"{url}/v1/models", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"{url} did not answer /v1/models within {timeout:.0f}s")
+
+
+@pytest.fixture(scope="session")
+def llama_server(tiny_twin, tmp_path_factory):
+    """llama-cpp-python's own OpenAI-compatible server with the tiny twin and its projector, on 127.0.0.1."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("uvicorn", reason="needs llama-cpp-python[server] (the dev extra)")
+    port = free_port()
+    log = (tmp_path_factory.mktemp("llama-server") / "server.log").open("w")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(tiny_twin.text),
+            "--clip_model_path",
+            str(tiny_twin.projector),
+            "--chat_format",
+            "mtmd",
+            "--n_ctx",
+            "4096",
+            "--chat_template_kwargs",
+            '{"enable_thinking": false}',
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_models(url, proc)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()

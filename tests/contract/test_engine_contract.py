@@ -1,5 +1,6 @@
-"""One contract, every engine: the same checks run against llama.cpp (tiny twin), the widget tests' fake engine and
-the known-text engine. A new engine (the remote one) joins by adding one entry to ENGINES.
+"""One contract, every engine: the same checks run against llama.cpp (tiny twin), the widget tests' fake engine,
+the known-text engine and the remote engine (against llama-cpp-python's own server on 127.0.0.1). A new engine joins
+by adding one entry to ENGINES.
 
 What the pipeline, the CLI and the window rely on is exactly what is asserted here: load/close life cycle, a refusal
 before load, streamed pieces that add up to the result, cancel that keeps what was made, text-only tasks, an identity
@@ -49,10 +50,18 @@ def _llama(mode: str, model_dir) -> VisionEngine:
     return LlamaEngine(scan_model_dir(model_dir), config)
 
 
+def _remote(mode: str, server_url) -> VisionEngine:
+    # llama-cpp-python's own OpenAI-compatible server with the tiny twin, built through the registry as `--engine URL`
+    engine = build_engine(EngineOptions(engine="remote", server_urls=(server_url,), mode=mode, max_tokens=8))
+    engine.extra_body = {"min_tokens": 8}  # the random twin may end at once; keep runs at their length
+    return engine
+
+
 ENGINES: dict[str, Callable] = {
     "fake": _fake,
     "truth": _truth,
     "llama": _llama,
+    "remote": _remote,
 }
 
 
@@ -62,6 +71,9 @@ def make(request) -> Callable[[str], VisionEngine]:
     if kind == "llama":
         request.applymarker(pytest.mark.integration)
         model_dir = request.getfixturevalue("tiny_model_dir")
+    elif kind == "remote":
+        request.applymarker(pytest.mark.integration)
+        model_dir = request.getfixturevalue("llama_server")
     else:
         model_dir = None
     made: list[VisionEngine] = []

@@ -22,6 +22,14 @@ class Command:
 
 
 def all_commands() -> tuple[Command, ...]:
-    from paperlens.commands import ask, capture, dev, doctor, models, parse
+    from paperlens.commands import ask, capture, dev, doctor, models, parse, watch
 
-    return (parse.COMMAND, ask.COMMAND, models.COMMAND, doctor.COMMAND, capture.COMMAND, dev.COMMAND)
+    return (
+        parse.COMMAND,
+        ask.COMMAND,
+        watch.COMMAND,
+        models.COMMAND,
+        doctor.COMMAND,
+        capture.COMMAND,
+        dev.COMMAND,
+    )

@@ -8,7 +8,8 @@ import sys
 import threading
 from typing import TYPE_CHECKING
 
-from paperlens.core.options import DEVICES, MODES, EngineOptions
+from paperlens.core.errors import PaperLensError
+from paperlens.core.options import DEVICES, LOCAL, MODES, REMOTE, SERVER_KINDS, EngineOptions
 
 if TYPE_CHECKING:
     from paperlens.core.documents import Document
@@ -27,6 +28,24 @@ def model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=None, help="CPU threads (default: physical cores)")
     p.add_argument("--ctx", type=int, default=None, help="context size in tokens (default 8192)")
     p.add_argument("--max-tokens", type=int, default=None, help="most tokens to generate per page")
+    p.add_argument(
+        "--engine",
+        action="append",
+        metavar="URL",
+        help="run the model on this OpenAI-compatible server (repeat for several; pages are spread over them); "
+        "'local' (default): in this process. API key from $PAPERLENS_API_KEY",
+    )
+    p.add_argument(
+        "--jobs", type=int, default=None, help="pages in flight at once on servers (default: one each)"
+    )
+    p.add_argument(
+        "--server-kind", choices=SERVER_KINDS, default="auto", help="what the servers are (default: ask)"
+    )
+    p.add_argument("--server-model", default="", help="the served model's name (default: its MiniCPM model)")
+    p.add_argument(
+        "--page-timeout", type=float, default=None, help="seconds a server may take per page (600)"
+    )
+    p.add_argument("--max-slices", type=int, default=None, help="slice cap sent to vLLM (default 9)")
 
 
 def document_options(p: argparse.ArgumentParser) -> None:
@@ -40,6 +59,9 @@ def document_options(p: argparse.ArgumentParser) -> None:
 def engine_options(args: argparse.Namespace) -> EngineOptions:
     """The flags of `model_options` as the one options type every engine is built from."""
     defaults = EngineOptions()
+    urls = tuple(u for u in (getattr(args, "engine", None) or ()) if u != LOCAL)
+    if getattr(args, "jobs", None) is not None and args.jobs < 1:
+        raise UsageError("--jobs must be 1 or more.")
     return EngineOptions(
         model_dir=args.model_dir or "",
         mode=args.mode or defaults.mode,
@@ -47,7 +69,20 @@ def engine_options(args: argparse.Namespace) -> EngineOptions:
         threads=args.threads or 0,
         n_ctx=args.ctx or defaults.n_ctx,
         max_tokens=args.max_tokens or defaults.max_tokens,
+        engine=REMOTE if urls else LOCAL,
+        server_urls=urls,
+        server_kind=getattr(args, "server_kind", "auto"),
+        server_model=getattr(args, "server_model", ""),
+        jobs=getattr(args, "jobs", None) or 0,
+        page_timeout_s=getattr(args, "page_timeout", None) or defaults.page_timeout_s,
+        max_slices=getattr(args, "max_slices", None) or defaults.max_slices,
     )
+
+
+class UsageError(PaperLensError):
+    """A flag or argument that cannot work; the CLI exits 2, as argparse does for its own usage errors."""
+
+    exit_code = 2
 
 
 def build_engine(args: argparse.Namespace) -> VisionEngine:

@@ -13,6 +13,7 @@ from paperlens.commands.common import (
     EXIT_CANCELLED,
     EXIT_SOME_PAGES_FAILED,
     CtrlCCancels,
+    UsageError,
     build_engine,
     document_options,
     fmt_eta,
@@ -26,13 +27,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     from paperlens.core.results.export import formats
 
     fmts = formats()
-    p.add_argument("file")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="PDFs or images; folders are read recursively")
+    p.add_argument(
+        "--glob", help="with folders: only files whose name (or path below the folder) matches, e.g. '*.pdf'"
+    )
     p.add_argument("--pages", help="page range, e.g. 1-3,5 (default: all)")
     p.add_argument(
         "--format", default=None, help=", ".join(f.name + " (default)" * (f.name == "md") for f in fmts)
     )
     needs_o = ", ".join(f.name for f in fmts if f.file_only)
-    p.add_argument("-o", "--output", help=f"write here instead of stdout (needed for {needs_o})")
+    p.add_argument(
+        "-o",
+        "--output",
+        help=f"write here instead of stdout (needed for {needs_o}); with several inputs or a folder: the folder "
+        "that gets one output per document, mirroring the input folders",
+    )
     p.add_argument("--no-cache", action="store_true", help="run the model even for pages parsed before")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     model_options(p)
@@ -40,6 +49,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if len(args.paths) == 1 and not Path(args.paths[0]).is_dir() and not args.glob:
+        args.file = args.paths[0]
+        return run_one(args)
+    return run_batch(args)
+
+
+def run_one(args: argparse.Namespace) -> int:
+    """One document, as before batches existed: stdout or one file, the exit statuses of a single parse."""
     from paperlens.core.documents import parse_page_range
     from paperlens.core.library import Library
     from paperlens.core.pipeline import Callbacks, PageSource, parse_pages
@@ -143,6 +160,157 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.flush()
     failed = [p for p in result.pages if not p.ok]
     return EXIT_SOME_PAGES_FAILED if failed else 0
+
+
+def run_batch(args: argparse.Namespace) -> int:
+    """Many documents: one output per document under -o DIR, one progress display, a summary.
+
+    Exit status: 0 when every document was parsed, 1 when some failed, 2 for a usage error, 130 when cancelled.
+    """
+    from paperlens.core import batch
+    from paperlens.core.documents import open_document as open_doc
+    from paperlens.core.library import Library
+    from paperlens.core.results import export
+
+    if args.pages:
+        raise UsageError("--pages works on one document; leave it out with several inputs or a folder.")
+    if not args.output:
+        raise UsageError("With several inputs or a folder, give the output folder: -o DIR.")
+    fmt = args.format or "md"
+    try:
+        spec = export.get(fmt)
+    except PaperLensError:
+        names = ", ".join(f.name for f in export.formats())
+        raise UsageError(f"Unknown format {fmt!r}; choose one of {names}.") from None
+    out_dir = Path(args.output).expanduser()
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError(f"{out_dir} is a file; with several inputs -o names a folder.")
+    inputs = batch.collect_inputs(args.paths, args.glob)
+    if not inputs.items:
+        raise UsageError(
+            "No PDF or image found in "
+            + ", ".join(args.paths)
+            + (f" matching {args.glob!r}" if args.glob else "")
+            + "."
+        )
+    engine = build_engine(args)
+    library = None
+    try:
+        library = Library()
+    except PaperLensError as exc:
+        print(f"paperlens: {exc} Running without the cache (a rerun will redo every page).", file=sys.stderr)
+
+    def opener(path: Path):
+        return open_doc(path, password=args.password, dpi=args.dpi, flatten=not args.no_flatten)
+
+    def write(result, item) -> list[Path]:
+        target = batch.output_path(out_dir, item, spec.extension)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return export.export(result, spec.name, target)
+
+    display = BatchDisplay(quiet=args.quiet)
+    try:
+        plan = batch.plan_batch(inputs.items, engine, opener, None if args.no_cache else library)
+        if plan.pages_done:
+            print(f"resuming: {plan.pages_done} of {plan.pages_total} pages already done", file=sys.stderr)
+        with CtrlCCancels() as cancel:
+            summary = batch.run_batch(
+                plan,
+                engine,
+                open_document=opener,
+                write=write,
+                library=library,
+                use_cache=not args.no_cache,
+                cancel=cancel,
+                callbacks=batch.BatchCallbacks(
+                    on_document_done=display.document_done,
+                    on_progress=display.progress,
+                    on_loading=display.say,
+                ),
+            )
+    finally:
+        engine.close()
+        display.end()
+    summary.skipped = inputs.skipped
+    print_summary(summary, out_dir)
+    if summary.cancelled:
+        return EXIT_CANCELLED
+    return 0 if summary.ok else 1
+
+
+class BatchDisplay:
+    """One progress display for a batch on stderr: a redrawn bar on a terminal, plain lines otherwise."""
+
+    def __init__(self, *, quiet: bool = False, stream=None) -> None:
+        self.stream = stream or sys.stderr
+        self.quiet = quiet
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.last = None
+        self._drawn = False
+
+    def say(self, line: str) -> None:
+        if not self.quiet:
+            self._line(line)
+
+    def _line(self, line: str) -> None:
+        if self._drawn:
+            self.stream.write("\r\x1b[2K")
+            self._drawn = False
+        self.stream.write(line + "\n")
+        if self.tty and self.last is not None:
+            self._draw(self.last)
+        self.stream.flush()
+
+    def progress(self, p) -> None:
+        self.last = p
+        if self.quiet or not self.tty:
+            return
+        self._draw(p)
+        self.stream.flush()
+
+    def _draw(self, p) -> None:
+        width = 24
+        filled = int(width * p.pages_done / p.pages_total) if p.pages_total else 0
+        bar = "#" * filled + "-" * (width - filled)
+        self.stream.write(f"\r\x1b[2K[{bar}] {self.counts(p)}")
+        self._drawn = True
+
+    @staticmethod
+    def counts(p) -> str:
+        rate = f", {p.pages_per_min:.1f} pages/min" if p.pages_per_min else ""
+        return (
+            f"{p.documents_done}/{p.documents_total} documents, {p.pages_done}/{p.pages_total} pages{rate}"
+            f"{fmt_eta(p.eta_s)}"
+        )
+
+    def document_done(self, outcome) -> None:
+        if outcome.status == "failed":  # failures are said even with --quiet
+            self._line(f"{outcome.item.path}: failed: {outcome.reason}")
+            return
+        if self.quiet:
+            return
+        cached = f", {outcome.cached} from the cache" if outcome.cached else ""
+        counts = f" [{self.counts(self.last)}]" if self.last is not None and not self.tty else ""
+        self._line(f"{outcome.item.path}: {outcome.status} ({outcome.pages} pages{cached}){counts}")
+
+    def end(self) -> None:
+        if self._drawn:
+            self.stream.write("\n")
+            self._drawn = False
+            self.stream.flush()
+
+
+def print_summary(summary, out_dir: Path) -> None:
+    done, failed = summary.done, summary.failed
+    parts = [f"{len(done)} done ({len(summary.from_cache)} from the cache)", f"{len(failed)} failed"]
+    parts.append(f"{len(summary.skipped)} skipped")
+    if summary.cancelled:
+        parts.append("cancelled: finished pages are kept, run the same command again to resume")
+    print(f"paperlens: {', '.join(parts)} in {summary.seconds:.1f}s; outputs in {out_dir}", file=sys.stderr)
+    for outcome in failed:
+        print(f"  failed: {outcome.item.path}: {outcome.reason}", file=sys.stderr)
+    for path, why in summary.skipped:
+        print(f"  skipped: {path}: {why}", file=sys.stderr)
 
 
 COMMAND = Command(

@@ -56,6 +56,10 @@ class EngineNotLoaded(EngineError):
     pass
 
 
+class PageRunError(EngineError):
+    """One page could not be run (a server timed out or kept failing for it); the other pages may still run."""
+
+
 class ImageDecodeError(EngineError):
     """The page image could not be decoded or is empty."""
 

@@ -6,7 +6,7 @@ their choices and defaults from here, so a new mode or a changed default is one 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import Enum
 
 
@@ -37,6 +37,12 @@ DEFAULT_DEVICE = Device.AUTO.value
 DEFAULT_N_CTX = 8192
 DEFAULT_MAX_TOKENS = 4096
 LOCAL = "local"  # the engine kind that runs llama.cpp in this process
+REMOTE = "remote"  # the engine kind that asks OpenAI-compatible servers (core/engine/remote.py)
+SERVER_KINDS: tuple[str, ...] = ("auto", "llama", "vllm", "sglang", "ollama")
+DEFAULT_PAGE_TIMEOUT_S = 600.0
+DEFAULT_MAX_SLICES = (
+    9  # llama.cpp's hard-coded cap; vLLM takes more (the official advice for dense images is 36)
+)
 
 
 @dataclass(frozen=True)
@@ -55,12 +61,27 @@ class EngineOptions:
     n_ctx: int = DEFAULT_N_CTX
     max_tokens: int = DEFAULT_MAX_TOKENS
     engine: str = LOCAL
+    # remote engines only (engine="remote")
+    server_urls: tuple[str, ...] = ()
+    server_kind: str = "auto"
+    server_model: str = ""  # "" = the server's MiniCPM model, else its first
+    api_key: str = field(
+        default="", repr=False
+    )  # "" = $PAPERLENS_API_KEY; never in a repr, so never in a log
+    jobs: int = 0  # pages in flight at once (0 = one per server)
+    page_timeout_s: float = DEFAULT_PAGE_TIMEOUT_S
+    retries: int = 4  # on 429/503 and dropped connections, with exponential backoff
+    max_slices: int = DEFAULT_MAX_SLICES  # vLLM's max_slice_nums
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, not {self.mode!r}")
         if self.device not in DEVICES:
             raise ValueError(f"device must be one of {', '.join(DEVICES)}, not {self.device!r}")
+        if self.server_kind not in SERVER_KINDS:
+            raise ValueError(
+                f"server_kind must be one of {', '.join(SERVER_KINDS)}, not {self.server_kind!r}"
+            )
 
     def with_mode(self, mode: str) -> EngineOptions:
         return replace(self, mode=mode)

@@ -10,13 +10,15 @@ finished page is stored the moment it finishes, so a batch that is cancelled or 
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from paperlens.core.engine.contract import VisionEngine
-from paperlens.core.errors import DocumentError, EngineError, ImageDecodeError, PaperLensError
+from paperlens.core.errors import DocumentError, EngineError, ImageDecodeError, PageRunError, PaperLensError
 from paperlens.core.library import Edit, Library, ResultKey
 from paperlens.core.page import Page
 from paperlens.core.prompts import Task, ask_task, parse_task
@@ -133,41 +135,24 @@ def parse_pages(
             )
 
     progress(None)
+    jobs = max(1, engine.parallel_runs)
+    if jobs > 1:
+        _parse_concurrently(
+            sources, engine, jobs, library, use_cache, cancel, cb, task, source_name, result, clock, progress
+        )
+        return result
     for src in sources:
         if cancel.is_set():
             break
         if cb.on_page_start:
             cb.on_page_start(src.number)
-        if src.skipped and not src.error:
-            _page_done(result, PageResult.skip(src.number, src.skipped), cb, clock, None)
+        settled, key = _without_model(src, engine, library, use_cache, task, source_name)
+        if settled is not None:
+            _page_done(result, settled, cb, clock, None)
             progress(src.number)
             continue
-        if src.error or src.page is None:
-            pr = PageResult(
-                page=src.number, finish=Finish.STOP, error=src.error or "The page could not be read."
-            )
-            _page_done(result, pr, cb, clock, None)
-            progress(src.number)
-            continue
-        key = None
-        if library is not None:
-            if source_name:  # lets a reopened document show its results before any page is rendered
-                library.set_page_hashes(source_name, {src.number: src.page.image_hash})
-            key = result_key(src.page, engine, task)
-            edit = library.get_edit(src.page.image_hash, task.kind)
-            cached = library.get(key) if use_cache else None
-            if cached is not None or (edit is not None and use_cache):
-                # a hand edit is served as it is, whichever mode or model is chosen now: the user's text wins
-                pr = PageResult(src.number, cached=True)
-                if cached is not None:
-                    pr.markdown, pr.finish, pr.stats = cached.text, cached.finish, cached.stats
-                _page_done(result, _with_edit(pr, edit), cb, clock, None)
-                progress(src.number)
-                continue
-        if not engine.loaded:
-            if cb.on_loading:
-                cb.on_loading("Loading the model…")
-            engine.load()
+        assert src.page is not None
+        _load(engine, cb)
         progress(src.number, f"Reading page {src.number}")
         t0 = time.perf_counter()
         try:
@@ -178,20 +163,175 @@ def parse_pages(
                 cancel=cancel,
                 page_key=src.page.image_hash,
             )
-        except (ImageDecodeError, DocumentError) as exc:
+        except (ImageDecodeError, DocumentError, PageRunError) as exc:
             pr = PageResult(page=src.number, error=str(exc))
             _page_done(result, pr, cb, clock, None)
             progress(src.number)
             continue
-        pr = PageResult(src.number, run.text, run.finish, run.stats)
-        if library is not None and key is not None and (run.complete or run.text):
-            library.put(key, run)  # a cancelled page is kept to show, never served as final
-            pr = _with_edit(pr, library.get_edit(src.page.image_hash, task.kind))
+        pr = _store(src, run, key, library, task)
         _page_done(result, pr, cb, clock, time.perf_counter() - t0)
         progress(src.number)
         if run.cancelled:
             break
     return result
+
+
+def _load(engine: VisionEngine, cb: Callbacks) -> None:
+    if not engine.loaded:
+        if cb.on_loading:
+            cb.on_loading("Loading the model…")
+        engine.load()
+
+
+def _without_model(
+    src: PageSource,
+    engine: VisionEngine,
+    library: Library | None,
+    use_cache: bool,
+    task: Task,
+    source_name: str,
+) -> tuple[PageResult | None, ResultKey | None]:
+    """A page's result when the model is not needed (skipped, unreadable, cached, hand-edited), else its cache key."""
+    if src.skipped and not src.error:
+        return PageResult.skip(src.number, src.skipped), None
+    if src.error or src.page is None:
+        pr = PageResult(page=src.number, finish=Finish.STOP, error=src.error or "The page could not be read.")
+        return pr, None
+    if library is None:
+        return None, None
+    if source_name:  # lets a reopened document show its results before any page is rendered
+        library.set_page_hashes(source_name, {src.number: src.page.image_hash})
+    key = result_key(src.page, engine, task)
+    edit = library.get_edit(src.page.image_hash, task.kind)
+    cached = library.get(key) if use_cache else None
+    if cached is not None or (edit is not None and use_cache):
+        # a hand edit is served as it is, whichever mode or model is chosen now: the user's text wins
+        pr = PageResult(src.number, cached=True)
+        if cached is not None:
+            pr.markdown, pr.finish, pr.stats = cached.text, cached.finish, cached.stats
+        return _with_edit(pr, edit), key
+    return None, key
+
+
+def _store(
+    src: PageSource, run: RunResult, key: ResultKey | None, library: Library | None, task: Task
+) -> PageResult:
+    """Keep a model run in the library the moment it ends; the page's result (a hand edit wins)."""
+    pr = PageResult(src.number, run.text, run.finish, run.stats)
+    if library is not None and key is not None and src.page is not None and (run.complete or run.text):
+        library.put(key, run)  # a cancelled page is kept to show, never served as final
+        pr = _with_edit(pr, library.get_edit(src.page.image_hash, task.kind))
+    return pr
+
+
+def _parse_concurrently(
+    sources: Iterable[PageSource],
+    engine: VisionEngine,
+    jobs: int,
+    library: Library | None,
+    use_cache: bool,
+    cancel: threading.Event,
+    cb: Callbacks,
+    task: Task,
+    source_name: str,
+    result: DocumentResult,
+    clock: EtaClock,
+    progress: Callable[..., None],
+) -> None:
+    """`jobs` pages with the model at once (engines that allow it: remote servers), everything else as in order.
+
+    Pages are rendered and looked up here, on the pipeline's thread; workers only run the engine and hand their
+    streamed pieces and results back through a queue, so every callback still runs on the pipeline's thread. A
+    finished page is stored at once, whichever page finishes first; callbacks get the pages in page order.
+    """
+    events: queue.Queue[tuple] = queue.Queue()
+    halt = threading.Event()  # the user's cancel, or a failure that concerns every page
+    order: list[int] = []
+    ready: dict[int, tuple[PageResult, float | None]] = {}
+    delivered = 0
+    in_flight = 0
+    exhausted = False
+    fatal: BaseException | None = None
+    pages = iter(sources)
+
+    def work(src: PageSource) -> None:
+        assert src.page is not None
+        t0 = time.perf_counter()
+        try:
+            run = engine.run(
+                task,
+                src.page.image,
+                on_chunk=lambda piece: events.put(("chunk", src.number, piece)),
+                cancel=halt,
+                page_key=src.page.image_hash,
+            )
+            events.put(("run", src, run, time.perf_counter() - t0))
+        except (ImageDecodeError, DocumentError, PageRunError) as exc:
+            events.put(("error", src, str(exc)))
+        except BaseException as exc:  # handed to the pipeline's thread, raised there
+            events.put(("fatal", src, exc))
+
+    def deliver() -> None:
+        nonlocal delivered
+        while delivered < len(order) and order[delivered] in ready:
+            number = order[delivered]
+            pr, seconds = ready.pop(number)
+            _page_done(result, pr, cb, clock, seconds)
+            progress(number)
+            delivered += 1
+
+    keys: dict[int, ResultKey | None] = {}
+    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="paperlens-page") as pool:
+        while True:
+            if cancel.is_set():
+                halt.set()
+            while not halt.is_set() and not exhausted and in_flight < jobs:
+                src = next(pages, None)
+                if src is None:
+                    exhausted = True
+                    break
+                order.append(src.number)
+                if cb.on_page_start:
+                    cb.on_page_start(src.number)
+                settled, keys[src.number] = _without_model(src, engine, library, use_cache, task, source_name)
+                if settled is not None:
+                    ready[src.number] = (settled, None)
+                    deliver()
+                    continue
+                try:
+                    _load(engine, cb)
+                except BaseException:
+                    halt.set()
+                    raise
+                progress(src.number, f"Reading page {src.number}")
+                in_flight += 1
+                pool.submit(work, src)
+            deliver()
+            if in_flight == 0 and (exhausted or halt.is_set()):
+                break
+            try:
+                event = events.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            if event[0] == "chunk":
+                if cb.on_chunk:
+                    cb.on_chunk(event[1], event[2])
+                continue
+            in_flight -= 1
+            src = event[1]
+            if event[0] == "run":
+                run: RunResult = event[2]
+                ready[src.number] = (_store(src, run, keys.get(src.number), library, task), event[3])
+                if run.cancelled:
+                    halt.set()
+            elif event[0] == "error":
+                ready[src.number] = (PageResult(page=src.number, error=event[2]), None)
+            else:
+                fatal = fatal or event[2]
+                halt.set()
+                ready[src.number] = (PageResult(page=src.number, error=str(event[2])), None)
+    if fatal is not None:
+        raise fatal
 
 
 def _with_edit(pr: PageResult, edit: Edit | None) -> PageResult:

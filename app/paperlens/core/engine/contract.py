@@ -4,8 +4,9 @@ Every engine (llama.cpp in this process, a server speaking the OpenAI chat API, 
 The pipeline only ever calls what is declared here, so a new engine is one module plus one `register()` line in
 `paperlens.core.engine.registry`, and the shared contract tests (`tests/contract/`) run against it unchanged.
 
-Threads: exactly one thread uses an engine at a time (the window's model thread or the CLI's main thread); the
-`cancel` event passed to `run` may be set from any thread, and the engine checks it between tokens.
+Threads: exactly one thread uses an engine at a time (the window's model thread or the CLI's main thread), unless the
+engine declares `parallel_runs` > 1 (remote servers): then that many `run` calls may overlap. The `cancel` event passed
+to `run` may be set from any thread, and the engine checks it between tokens.
 """
 
 from __future__ import annotations
@@ -69,6 +70,12 @@ class VisionEngine(ABC):
     @abstractmethod
     def context_tokens(self) -> int:
         """How many tokens one run may hold (prompt + answer): bounds whole-document questions."""
+
+    @property
+    def parallel_runs(self) -> int:
+        """How many `run` calls may be in flight at once. 1 (the default) for an engine that owns one model in this
+        process; an engine that says more must be thread-safe (the pipeline then runs that many pages at once)."""
+        return 1
 
     def count_tokens(self, text: str) -> int:
         """How many tokens `text` takes in this engine's model. Engines that can tokenize say exactly; the default
