@@ -117,6 +117,19 @@ def test_parse_pdf_pages_to_a_markdown_file(tiny_model_dir, tmp_path, capsys):
     assert "<!-- Page 2 -->" in text and "<!-- Page 3 -->" in text and "<!-- Page 1 -->" not in text
 
 
+def test_a_page_range_past_the_end_parses_the_pages_that_exist_and_says_which_are_missing(
+    tiny_model_dir, tmp_path, capsys
+):
+    pdf = make_pdf(tmp_path / "three.pdf", 3)
+    out = tmp_path / "out.md"
+    args = ["parse", str(pdf), "--pages", "2-5", "--mode", "16x", "--max-tokens", "4", "-q", "-o", str(out)]
+    rc = main([*args, "--model-dir", str(tiny_model_dir)])
+    err = capsys.readouterr().err
+    assert rc == 0 and "page(s) 4-5 are past the end (the document has 3)" in err
+    text = out.read_text()
+    assert "<!-- Page 2 -->" in text and "<!-- Page 3 -->" in text and "<!-- Page 1 -->" not in text
+
+
 def test_missing_model_exits_3_with_the_sentence_and_writes_nothing(tmp_path, page_png, capsys):
     out = tmp_path / "out.md"
     rc = main(["parse", str(page_png), "--model-dir", str(tmp_path / "empty"), "-o", str(out)])

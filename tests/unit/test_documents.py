@@ -38,6 +38,14 @@ def test_page_ranges(spec, expected):
     assert parse_page_range(spec, 10) == expected
 
 
+def test_a_range_reaching_past_the_end_reads_the_pages_that_exist_and_names_the_rest():
+    from paperlens.core.documents import select_pages
+
+    assert select_pages("8-12", 10) == ([7, 8, 9], [11, 12])
+    assert select_pages("2,9-", 10) == ([1, 8, 9], [])
+    assert parse_page_range("8-12", 10) == [7, 8, 9]
+
+
 @pytest.mark.parametrize(
     ("spec", "words"),
     [
@@ -45,7 +53,7 @@ def test_page_ranges(spec, expected):
         ("1-2-3", "not understood"),
         ("5-3", "backwards"),
         ("11", "past the end"),
-        ("8-12", "past the end"),
+        ("11-12", "past the end"),
         ("0", "numbered from 1"),
         ("-", "not understood"),
     ],

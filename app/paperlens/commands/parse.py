@@ -57,11 +57,11 @@ def run(args: argparse.Namespace) -> int:
 
 def run_one(args: argparse.Namespace) -> int:
     """One document, as before batches existed: stdout or one file, the exit statuses of a single parse."""
-    from paperlens.core.documents import parse_page_range
+    from paperlens.core.documents import select_pages
     from paperlens.core.library import Library
     from paperlens.core.pipeline import Callbacks, PageSource, parse_pages
     from paperlens.core.results import export
-    from paperlens.core.runs import Finish
+    from paperlens.core.runs import Finish, page_ranges
 
     fmt = (args.format or (Path(args.output).suffix.lstrip(".").lower() if args.output else "md")) or "md"
     try:
@@ -82,7 +82,13 @@ def run_one(args: argparse.Namespace) -> int:
         print(f"paperlens: {exc} Running without the cache.", file=sys.stderr)
     quiet = args.quiet
     with open_document(args) as doc:
-        indices = parse_page_range(args.pages, doc.page_count) if args.pages else list(range(doc.page_count))
+        indices, past_end = select_pages(args.pages, doc.page_count)
+        if past_end:  # said even with --quiet: the output will not hold pages that were asked for
+            print(
+                f"paperlens: page(s) {page_ranges(past_end)} are past the end (the document has {doc.page_count}); "
+                "parsing the pages that exist.",
+                file=sys.stderr,
+            )
         if library is not None:
             with contextlib.suppress(PaperLensError):
                 library.add_document(str(Path(args.file).resolve()), doc.page_count)

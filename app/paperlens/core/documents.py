@@ -51,6 +51,7 @@ __all__ = [
     "load_image",
     "open_document",
     "parse_page_range",
+    "select_pages",
     "sniff_kind",
 ]
 
@@ -108,12 +109,19 @@ _RANGE_PART = re.compile(r"^\s*(\d*)\s*(-)?\s*(\d*)\s*$")
 def parse_page_range(spec: str | None, page_count: int) -> list[int]:
     """0-based page indices from a 1-based spec such as "1-3,5,7-" ("-3" is 1-3, "7-" is 7 to the end).
 
-    Empty, "all" or "*" means every page. Order is kept as written and repeats are dropped. A page past the end,
-    a backwards range or anything that is not numbers and dashes is a DocumentError that says what to write.
+    Empty, "all" or "*" means every page. Order is kept as written and repeats are dropped. Pages past the end are
+    left out (`select_pages` says which); a range with no page that exists, a backwards range or anything that is not
+    numbers and dashes is a DocumentError that says what to write.
     """
+    return select_pages(spec, page_count)[0]
+
+
+def select_pages(spec: str | None, page_count: int) -> tuple[list[int], list[int]]:
+    """`parse_page_range`'s indices, plus the 1-based page numbers asked for that the document does not have."""
     if spec is None or spec.strip().lower() in ("", "all", "*"):
-        return list(range(page_count))
+        return list(range(page_count)), []
     out: list[int] = []
+    missing: list[int] = []
     seen: set[int] = set()
     plural = "page" if page_count == 1 else "pages"
     for part in re.split(r"[,;]", spec):
@@ -133,9 +141,14 @@ def parse_page_range(spec: str | None, page_count: int) -> list[int]:
             raise DocumentError(
                 f"The page range {part.strip()!r} runs backwards.", hint=f"Write {last}-{first}."
             )
-        if last > page_count:
-            which = f"Page {last}" if first == last else f"The range {part.strip()}"
+        if first > page_count:
+            which = f"Page {first}" if first == last else f"The range {part.strip()}"
             raise DocumentError(f"{which} is past the end: the document has {page_count} {plural}.")
+        if last > page_count:  # reaches past the end: read the pages that exist, and say which do not
+            missing.extend(
+                n for n in range(page_count + 1, min(last, page_count + 100_000) + 1) if n not in missing
+            )
+            last = page_count
         for i in range(first - 1, last):
             if i not in seen:
                 seen.add(i)
@@ -144,7 +157,7 @@ def parse_page_range(spec: str | None, page_count: int) -> list[int]:
         raise DocumentError(
             f"The page range {spec!r} names no pages.", hint="Write page numbers like 1-3,5,7-."
         )
-    return out
+    return out, missing
 
 
 # --------------------------------------------------------------------------------------------------------------------
