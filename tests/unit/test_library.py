@@ -305,3 +305,30 @@ def test_kill_9_mid_batch_keeps_every_finished_page(tmp_path) -> None:
         assert (
             lib.get(ResultKey("hash-of-page-2", "fake-model", "4x", "parse-v1")).stats.generated_tokens == 2
         )
+
+
+def test_page_results_any_mode_prefers_complete_then_the_current_mode_then_the_newest(lib) -> None:
+    # GIVEN a document whose pages were parsed in 4x, then some in 16x, one cancelled, one by another model
+    task = KEY.task
+    lib.add_document("doc.pdf", 4)
+    lib.set_page_hashes("doc.pdf", {1: "h1", 2: "h2", 3: "h3", 4: "h4"})
+    for h in ("h1", "h2", "h3"):
+        lib.put(ResultKey(h, "m:4x", "4x", task), RunResult(f"{h} in 4x"))
+    lib.put(ResultKey("h2", "m:16x", "16x", task), RunResult("h2 in 16x"))
+    lib.put(ResultKey("h3", "m:16x", "16x", task), RunResult("h3 half", Finish.CANCELLED))
+    lib.put(ResultKey("h4", "other:4x", "4x", task), RunResult("h4 other model"))
+    # WHEN asked in 16x for this model's results in any mode
+    got = lib.page_results_any_mode("doc.pdf", task, model_prefix="m:", prefer=("m:16x", "16x"))
+    # THEN each page has its best result, named with its mode; another model's result is not mixed in
+    assert {n: (r.result.text, r.mode) for n, r in got.items()} == {
+        1: ("h1 in 4x", "4x"),
+        2: ("h2 in 16x", "16x"),
+        3: ("h3 in 4x", "4x"),  # a complete result in another mode beats a cancelled one in this mode
+    }
+    assert lib.page_results_any_mode("doc.pdf", task)[4].result.text == "h4 other model"
+    assert lib.page_results_any_mode("nowhere.pdf", task) == {}
+    # only partial: shown when asked for
+    lib.put(ResultKey("h4", "m:16x", "16x", task), RunResult("h4 half", Finish.CANCELLED))
+    assert 4 not in lib.page_results_any_mode("doc.pdf", task, model_prefix="m:")
+    partial = lib.page_results_any_mode("doc.pdf", task, model_prefix="m:", include_partial=True)[4]
+    assert partial.result.finish == Finish.CANCELLED and partial.mode == "16x"
