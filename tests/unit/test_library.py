@@ -332,3 +332,17 @@ def test_page_results_any_mode_prefers_complete_then_the_current_mode_then_the_n
     assert 4 not in lib.page_results_any_mode("doc.pdf", task, model_prefix="m:")
     partial = lib.page_results_any_mode("doc.pdf", task, model_prefix="m:", include_partial=True)[4]
     assert partial.result.finish == Finish.CANCELLED and partial.mode == "16x"
+
+
+def test_page_hashes_stored_before_the_document_is_recorded_are_kept(lib, tmp_path) -> None:
+    # GIVEN a parse that stored page hashes before the window recorded the document (they race on opening)
+    pdf = tmp_path / "scan.pdf"
+    pdf.write_bytes(b"%PDF-1.7 a document")
+    lib.set_page_hashes(pdf, {1: "h1"})
+    # WHEN the document is recorded as opened, its file unchanged
+    lib.add_document(pdf, 1)
+    # THEN the hashes stay (only a changed file drops them)
+    assert lib.page_hashes(pdf) == {1: "h1"}
+    pdf.write_bytes(b"%PDF-1.7 another document, longer")
+    lib.add_document(pdf, 1)
+    assert lib.page_hashes(pdf) == {}

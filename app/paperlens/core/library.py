@@ -428,12 +428,7 @@ class Library:
         dropped, since the pages may no longer be the same.
         """
         key = _source_key(path)
-        size = mtime = None
-        try:
-            st = Path(key).stat()
-            size, mtime = st.st_size, st.st_mtime_ns
-        except (OSError, ValueError):
-            pass
+        size, mtime = _file_stamp(key)
         now = time.time()
         with self._db(write=True) as conn:
             row = conn.execute(
@@ -636,9 +631,12 @@ class Library:
         if isinstance(source, int) or not create:
             raise LibraryError(f"The library has no document {source}.")
         now = time.time()
+        key = _source_key(source)
+        # the file's stamp too: else the next add_document would take the file for changed and drop its pages
         cur = conn.execute(
-            "INSERT INTO documents (path, title, page_count, added_at, opened_at) VALUES (?, '', 0, ?, ?)",
-            (_source_key(source), now, now),
+            "INSERT INTO documents (path, title, page_count, file_size, file_mtime_ns, added_at, opened_at) "
+            "VALUES (?, '', 0, ?, ?, ?, ?)",
+            (key, *_file_stamp(key), now, now),
         )
         return _inserted_id(cur)
 
@@ -651,6 +649,15 @@ def _inserted_id(cur: sqlite3.Cursor) -> int:
     if cur.lastrowid is None:  # sqlite3 sets it after every INSERT; None would be a bug of ours
         raise LibraryError("The library did not record a new row.")
     return int(cur.lastrowid)
+
+
+def _file_stamp(key: str) -> tuple[int | None, int | None]:
+    """(size, mtime in ns) of a document's file, or (None, None) for a source that is not a file."""
+    try:
+        st = Path(key).stat()
+    except (OSError, ValueError):
+        return None, None
+    return st.st_size, st.st_mtime_ns
 
 
 def _close_quietly(conn: sqlite3.Connection | None) -> None:
