@@ -70,6 +70,17 @@ def test_an_edit_closed_at_once_is_back_when_the_document_is_reopened(qtbot, ope
     assert "edited by hand" in window.markdown.info.text()
 
 
+def test_an_edit_is_committed_once_typing_pauses_without_any_close(qtbot, open_window, pdf, db):
+    """A crash after the pause loses nothing: another connection to the file already sees the edit."""
+    import sqlite3
+
+    window = open_window()
+    with qtbot.waitSignal(window.markdown.edited, timeout=3000):
+        _parse_and_edit(qtbot, window, pdf)
+    rows = sqlite3.connect(db).execute("SELECT text FROM edits WHERE task='parse'").fetchall()
+    assert rows == [(MINE,)]
+
+
 def test_an_edit_is_back_in_a_new_window_on_the_same_library(qtbot, open_window, pdf):
     first = open_window()
     _parse_and_edit(qtbot, first, pdf)
