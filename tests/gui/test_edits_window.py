@@ -169,3 +169,19 @@ def test_results_parsed_in_another_mode_are_shown_with_their_mode(qtbot, open_wi
     assert "1 page(s) parsed earlier" in window.statusBar().currentMessage()
     assert "4x" in window.statusBar().currentMessage()
     assert window.parse_current_page() == 0
+
+
+# -- small points from the same issue ----------------------------------------------------------------------------------
+def test_stopping_before_any_text_does_not_claim_text_was_kept(qtbot, make_window):
+    from tests.gui.helpers import page_image
+
+    window = make_window(FakeEngineFactory(load_delay=0.3))
+    s = window.open_image(page_image(), "Doc")
+    window.parse_current_page()
+    qtbot.waitUntil(lambda: window.host.busy, timeout=3000)
+    window.cancel()
+    wait_idle(qtbot, window)
+    message = window.statusBar().currentMessage()
+    assert not s.results.get(1, None) or not s.results[1].markdown
+    assert "not parsed yet" in window.markdown.browser.toPlainText()
+    assert "text so far is kept" not in message and "before any text" in message

@@ -73,8 +73,11 @@ def parse_summary(outcome: JobOutcome) -> str:
         bits.append(f"{cached} from the cache")
     if failed:
         bits.append(f"{failed} failed")
-    if outcome.cancelled:
-        bits.append("stopped; the text so far is kept")
+    if outcome.cancelled:  # say "kept" only when a page shows stopped text: the pane must agree
+        if any(p.finish == Finish.CANCELLED and p.markdown for p in pages):
+            bits.append("stopped; the text so far is kept")
+        else:
+            bits.append("stopped" if bits else "stopped before any text was written")
     text = "; ".join(bits) or "nothing to do"
     return text[0].upper() + text[1:] + "."
 

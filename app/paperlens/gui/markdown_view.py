@@ -147,6 +147,8 @@ class MarkdownPane(QWidget):
         self.key = key
         was_streaming = self._streaming
         self._streaming = streaming
+        if placeholder != self._placeholder:
+            self._rendered_text = None  # an empty page's message changed ("not parsed yet"): draw it again
         self._placeholder = placeholder
         self.info.setText(info)
         self.source.setReadOnly(streaming)
