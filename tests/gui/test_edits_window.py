@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QMessageBox
 from paperlens.core.library import Library
 from paperlens.gui.model_check import ModelCheck
 from tests.gui.fakes import PAGE_MARKDOWN, FakeEngineFactory, FakeModels
-from tests.gui.helpers import wait_idle, write_pdf
+from tests.gui.helpers import page_image, wait_idle, write_pdf
 
 MINE = "# My own text\n\nTotal 12.00\n"
 
@@ -142,7 +142,6 @@ def test_parse_again_asks_before_replacing_an_edit(
 
 
 def test_parse_again_on_a_page_not_edited_does_not_ask(qtbot, window, monkeypatch):
-    from tests.gui.helpers import page_image
 
     window.open_image(page_image(), "Doc")
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: pytest.fail("asked"))
@@ -173,7 +172,6 @@ def test_results_parsed_in_another_mode_are_shown_with_their_mode(qtbot, open_wi
 
 # -- small points from the same issue ----------------------------------------------------------------------------------
 def test_stopping_before_any_text_does_not_claim_text_was_kept(qtbot, make_window):
-    from tests.gui.helpers import page_image
 
     window = make_window(FakeEngineFactory(load_delay=0.3))
     s = window.open_image(page_image(), "Doc")
@@ -185,3 +183,14 @@ def test_stopping_before_any_text_does_not_claim_text_was_kept(qtbot, make_windo
     assert not s.results.get(1, None) or not s.results[1].markdown
     assert "not parsed yet" in window.markdown.browser.toPlainText()
     assert "text so far is kept" not in message and "before any text" in message
+
+
+def test_the_status_bar_says_which_page_of_how_many(qtbot, window, tmp_path):
+    s = window.open_paths([write_pdf(tmp_path / "three.pdf", pages=3)])[0]
+    assert window.status.page_label.text() == "Page 1 of 3"
+    window.next_page()
+    assert s.current_page == 2 and window.status.page_label.text() == "Page 2 of 3"
+    window.add_captured_pages([page_image("four")])
+    assert window.status.page_label.text() == "Page 4 of 4"
+    window.close_current_document()
+    assert window.status.page_label.text() == ""

@@ -221,6 +221,7 @@ class MainWindow(QMainWindow):
             )
         )
         self.status.set_cancel_visible(busy)
+        self.status.set_page(self.current_page, s.page_count if s is not None else 0)
 
     # ------------------------------------------------------------------------------------------------------------------
     # opening and closing documents (the ways in live in `Opener`)
