@@ -242,10 +242,8 @@ class Documents(QObject):
         if s is None:
             return None
         s.streaming.pop(result.page, None)
-        keep = s.results.get(result.page)
-        if not (
-            result.finish == Finish.CANCELLED and not result.markdown and keep is not None and keep.markdown
-        ):
+        # stopped before its first word: the page stays as it was ("not parsed yet" or its earlier text)
+        if not (result.finish == Finish.CANCELLED and not result.markdown):
             s.model_result(result.page, result)
         return s
 
