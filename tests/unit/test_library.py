@@ -394,3 +394,44 @@ def test_a_file_name_that_is_not_utf8_is_kept_exactly(lib, tmp_path) -> None:
     assert [q.source for q in lib.qa_history(odd)] == [odd]
     assert {d.path for d in lib.recent_documents()} == {odd, str(clean)}
     assert lib.add_document(odd, 2) == doc_id  # the same file is the same record
+
+
+def test_page_results_any_mode_prefers_complete_then_the_current_mode_then_the_newest(lib) -> None:
+    # GIVEN a document whose pages were parsed in 4x, then some in 16x, one cancelled, one by another model
+    task = KEY.task
+    lib.add_document("doc.pdf", 4)
+    lib.set_page_hashes("doc.pdf", {1: "h1", 2: "h2", 3: "h3", 4: "h4"})
+    for h in ("h1", "h2", "h3"):
+        lib.put(ResultKey(h, "m:4x", "4x", task), RunResult(f"{h} in 4x"))
+    lib.put(ResultKey("h2", "m:16x", "16x", task), RunResult("h2 in 16x"))
+    lib.put(ResultKey("h3", "m:16x", "16x", task), RunResult("h3 half", Finish.CANCELLED))
+    lib.put(ResultKey("h4", "other:4x", "4x", task), RunResult("h4 other model"))
+    # WHEN asked in 16x for this model's results in any mode
+    got = lib.page_results_any_mode("doc.pdf", task, model_prefix="m:", prefer=("m:16x", "16x"))
+    # THEN each page has its best result, named with its mode; another model's result is not mixed in
+    assert {n: (r.result.text, r.mode) for n, r in got.items()} == {
+        1: ("h1 in 4x", "4x"),
+        2: ("h2 in 16x", "16x"),
+        3: ("h3 in 4x", "4x"),  # a complete result in another mode beats a cancelled one in this mode
+    }
+    assert lib.page_results_any_mode("doc.pdf", task)[4].result.text == "h4 other model"
+    assert lib.page_results_any_mode("nowhere.pdf", task) == {}
+    # only partial: shown when asked for
+    lib.put(ResultKey("h4", "m:16x", "16x", task), RunResult("h4 half", Finish.CANCELLED))
+    assert 4 not in lib.page_results_any_mode("doc.pdf", task, model_prefix="m:")
+    partial = lib.page_results_any_mode("doc.pdf", task, model_prefix="m:", include_partial=True)[4]
+    assert partial.result.finish == Finish.CANCELLED and partial.mode == "16x"
+
+
+def test_a_document_row_made_by_a_parse_records_the_file_stamp(lib, tmp_path) -> None:
+    # GIVEN a parse that stored page hashes before the window recorded the document (they race on opening)
+    pdf = tmp_path / "scan.pdf"
+    pdf.write_bytes(b"%PDF-1.7 a document")
+    lib.set_page_hashes(pdf, {1: "h1"})
+    # WHEN the document is recorded as opened, its file unchanged
+    lib.add_document(pdf, 1)
+    # THEN the hashes stay (only a changed file drops them)
+    assert lib.page_hashes(pdf) == {1: "h1"}
+    pdf.write_bytes(b"%PDF-1.7 another document, longer")
+    lib.add_document(pdf, 1)
+    assert lib.page_hashes(pdf) == {}

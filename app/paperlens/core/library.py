@@ -130,6 +130,15 @@ class Edit:
     updated_at: float = 0.0
 
 
+@dataclass(frozen=True)
+class StoredResult:
+    """A stored result with the model and mode that made it (`page_results_any_mode`)."""
+
+    result: RunResult
+    model_id: str
+    mode: str
+
+
 @dataclass
 class DocumentRecord:
     id: int
@@ -428,12 +437,7 @@ class Library:
         dropped, since the pages may no longer be the same.
         """
         key = _source_key(path)
-        size = mtime = None
-        try:
-            st = Path(key).stat()
-            size, mtime = st.st_size, st.st_mtime_ns
-        except (OSError, ValueError):
-            pass
+        size, mtime = _file_stamp(key)
         now = time.time()
         with self._db(write=True) as conn:
             row = conn.execute(
@@ -517,6 +521,39 @@ class Library:
                 return {}
             rows = conn.execute(sql, (row["id"], model_id, mode, task)).fetchall()
         return {int(r["number"]): _result(r) for r in rows if include_partial or r["finish"] in _COMPLETE}
+
+    def page_results_any_mode(
+        self,
+        source: str | os.PathLike | int,
+        task: str,
+        *,
+        model_prefix: str = "",
+        prefer: tuple[str, str] | None = None,
+        include_partial: bool = False,
+    ) -> dict[int, StoredResult]:
+        """The best stored result of each page of a document, whichever mode (or model whose id starts with
+        `model_prefix`) made it: a complete one before a partial one, then the `prefer`red (model_id, mode), then
+        the newest. What the window shows on reopening after a mode switch, with the mode named."""
+        sql = (
+            "SELECT p.number, r.model_id, r.mode, r.text, r.finish, r.stats, r.created_at FROM pages p "
+            "JOIN results r ON r.image_hash = p.image_hash WHERE p.document_id=? AND r.task=? "
+            "AND substr(r.model_id, 1, ?) = ?"
+        )
+        with self._db() as conn:
+            row = self._document_row(conn, source)
+            if row is None:
+                return {}
+            rows = conn.execute(sql, (row["id"], task, len(model_prefix), model_prefix)).fetchall()
+        best: dict[int, tuple[tuple, StoredResult]] = {}
+        for r in rows:
+            complete = r["finish"] in _COMPLETE
+            if not (complete or include_partial):
+                continue
+            rank = (complete, (r["model_id"], r["mode"]) == prefer, float(r["created_at"]))
+            n = int(r["number"])
+            if n not in best or rank > best[n][0]:
+                best[n] = (rank, StoredResult(_result(r), r["model_id"], r["mode"]))
+        return {n: stored for n, (_rank, stored) in best.items()}
 
     # -- questions and answers --------------------------------------------------------------------------------------
     def add_qa(
@@ -605,9 +642,12 @@ class Library:
         if isinstance(source, int) or not create:
             raise LibraryError(f"The library has no document {source}.")
         now = time.time()
+        key = _source_key(source)
+        # the file's stamp too: else the next add_document would take the file for changed and drop its pages
         cur = conn.execute(
-            "INSERT INTO documents (path, title, page_count, added_at, opened_at) VALUES (?, '', 0, ?, ?)",
-            (stored(_source_key(source)), now, now),
+            "INSERT INTO documents (path, title, page_count, file_size, file_mtime_ns, added_at, opened_at) "
+            "VALUES (?, '', 0, ?, ?, ?, ?)",
+            (stored(key), *_file_stamp(key), now, now),
         )
         return _inserted_id(cur)
 
@@ -620,6 +660,15 @@ def _inserted_id(cur: sqlite3.Cursor) -> int:
     if cur.lastrowid is None:  # sqlite3 sets it after every INSERT; None would be a bug of ours
         raise LibraryError("The library did not record a new row.")
     return int(cur.lastrowid)
+
+
+def _file_stamp(key: str) -> tuple[int | None, int | None]:
+    """(size, mtime in ns) of a document's file, or (None, None) for a source that is not a file."""
+    try:
+        st = Path(key).stat()
+    except (OSError, ValueError):
+        return None, None
+    return st.st_size, st.st_mtime_ns
 
 
 def _close_quietly(conn: sqlite3.Connection | None) -> None:

@@ -17,7 +17,7 @@ import threading
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -85,6 +85,8 @@ class DocumentSession:
         self.results: dict[int, PageResult] = {}
         self.streaming: dict[int, str] = {}  # page -> text streamed so far by a running parse
         self.edited: set[int] = set()  # pages whose Markdown the user changed by hand
+        # the model's own result of each page edited by hand: what Revert shows again
+        self.model_results: dict[int, PageResult] = {}
         self.chats: dict[str, list[ChatTurn]] = {"document": []}
         self.current_page = 1
         self.thumbnails: dict[int, Any] = {}  # page -> QImage, kept by the window
@@ -246,13 +248,36 @@ class DocumentSession:
     def set_markdown(self, number: int, text: str) -> None:
         """Keep the user's own edit of a page's Markdown (it wins over the model's for exports and questions)."""
         r = self.results.get(number)
-        if r is None:
-            self.results[number] = PageResult(page=number, markdown=text)
-        elif r.markdown != text:
-            r.markdown = text
-        else:
+        if r is not None and r.markdown == text:
             return
+        if r is not None and number not in self.edited:
+            self.model_results[number] = r
+        self.results[number] = (
+            PageResult(page=number, markdown=text, edited=True)
+            if r is None
+            else replace(r, markdown=text, edited=True, finish=Finish.STOP, error=None)
+        )  # the user's text is final, as the pipeline serves it
         self.edited.add(number)
+
+    def revert_markdown(self, number: int) -> bool:
+        """Drop the user's edit of a page: the model's result shows again. False when it is not known here."""
+        self.edited.discard(number)
+        model = self.model_results.pop(number, None)
+        if model is None:
+            self.results.pop(number, None)
+            return False
+        self.results[number] = model
+        return True
+
+    def model_result(self, number: int, result: PageResult) -> None:
+        """A result from the model (or the library) for a page: it replaces the page's text unless the user's edit
+        is kept over it (`result.edited`, served by the pipeline), and is what Revert goes back to."""
+        if result.edited:
+            self.edited.add(number)
+        else:
+            self.edited.discard(number)
+            self.model_results.pop(number, None)
+        self.results[number] = result
 
     def document_texts(self) -> list[tuple[int, str]]:
         """(page, text) for a whole-document question: the parsed Markdown, or the PDF's text layer if unparsed."""

@@ -27,6 +27,7 @@ class UiState:
     busy: bool = False  # the model thread has a job running or queued
     page: int = 0
     page_count: int = 0
+    page_edited: bool = False  # the current page's Markdown is the user's own
 
 
 def has_document(s: UiState) -> bool:
@@ -35,6 +36,10 @@ def has_document(s: UiState) -> bool:
 
 def has_result(s: UiState) -> bool:
     return s.has_document and s.has_result
+
+
+def page_edited(s: UiState) -> bool:
+    return s.has_document and s.page_edited
 
 
 def busy(s: UiState) -> bool:
@@ -90,6 +95,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
                menu="&Edit", enabled_when=has_document),
     ActionSpec("toggle_source", "&Edit Markdown Source", "toggle_source", "Ctrl+E",
                "Switch between rendered Markdown and its editable source", menu="&Edit", enabled_when=has_document),
+    ActionSpec("revert_edit", "&Revert to the Model's Text", "revert_current_edit", None,
+               "Drop your edits of this page and show what the model read", menu="&Edit",
+               enabled_when=page_edited),
     ActionSpec("settings", "&Settings…", "settings_dialog", K.Preferences, "Model folder, mode, device, threads, DPI",
                menu="&Edit", menu_group=1, fallback_shortcut="Ctrl+,"),
     ActionSpec("prev", "&Previous Page", "previous_page", "Alt+Left", "Previous page", SP.SP_ArrowBack, "&View", 0,

@@ -1,4 +1,4 @@
-"""Small dialogs: the PDF password prompt and the settings.
+"""Small dialogs: the PDF password prompt, the settings, and the question before a re-run replaces a hand edit.
 
 The settings dialog edits a copy of the values and writes them only on OK, so Cancel really cancels; the window then
 compares the engine settings before and after to decide whether the model must be reloaded.
@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
@@ -24,6 +25,18 @@ from PySide6.QtWidgets import (
 
 from paperlens.core.options import DEVICES, MODES
 from paperlens.gui.settings import Settings
+
+
+def confirm_replace_edit(parent: QWidget, page: int) -> bool:
+    """Parse Again on a page the user edited: the edit goes only when the user says so (No is the default)."""
+    answer = QMessageBox.question(
+        parent,
+        "Parse Page Again",
+        f"Page {page} has your own edits. Read it again and replace them with the model's new text?",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+        QMessageBox.StandardButton.No,
+    )
+    return answer == QMessageBox.StandardButton.Yes
 
 
 class PasswordDialog(QDialog):

@@ -7,11 +7,16 @@ sessions they change. The controller changes sessions only; the window asks it w
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, replace
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from paperlens.core.errors import PaperLensError
+from paperlens.core.library import ResultKey
+from paperlens.core.options import MODES
+from paperlens.core.prompts import TaskKind, parse_task
 from paperlens.core.runs import Finish, PageResult, RunStats
 from paperlens.core.session import ChatScope, ChatTurn, DocumentSession
 from paperlens.gui.jobs import JobRunner
@@ -41,7 +46,7 @@ def result_info(result: PageResult | None, edited: bool) -> str:
     if edited:
         bits.append("edited by hand")
     if result.cached:
-        bits.append("from the cache")
+        bits.append(f"from the cache ({result.stats.mode})" if result.stats.mode else "from the cache")
     elif result.stats.generated_tokens:
         s = result.stats
         bits.append(f"{s.generated_tokens} tokens in {s.wall_s:.1f} s")
@@ -68,10 +73,22 @@ def parse_summary(outcome: JobOutcome) -> str:
         bits.append(f"{cached} from the cache")
     if failed:
         bits.append(f"{failed} failed")
-    if outcome.cancelled:
-        bits.append("stopped; the text so far is kept")
+    if outcome.cancelled:  # say "kept" only when a page shows stopped text: the pane must agree
+        if any(p.finish == Finish.CANCELLED and p.markdown for p in pages):
+            bits.append("stopped; the text so far is kept")
+        else:
+            bits.append("stopped" if bits else "stopped before any text was written")
     text = "; ".join(bits) or "nothing to do"
     return text[0].upper() + text[1:] + "."
+
+
+def restore_summary(s: DocumentSession, pages: int, questions: int, mode: str) -> str:
+    """The status bar's sentence when a reopened document's earlier results are shown."""
+    other = [r.stats.mode for r in s.results.values() if r.cached and r.stats.mode and r.stats.mode != mode]
+    text = f"{s.title}: {pages} page(s) parsed earlier"
+    if other:
+        text += f", {len(other)} in {'/'.join(sorted(set(other)))} (Parse Page Again reads a page in {mode})"
+    return text + (f", {questions} earlier question(s)" if questions else "")
 
 
 class Documents(QObject):
@@ -92,6 +109,8 @@ class Documents(QObject):
         self.library: Any = None
         self.models: Any = None  # ModelSet from the last look at the model folder: it keys the cached results
         self._restore_waiting: list[str] = []
+        self._unsaved: dict[tuple[str, int], str] = {}  # edits made before the library was ready
+        self._hashes: dict[tuple[str, int], str] = {}  # (document, page) -> page image hash
 
     # sessions
     def get(self, doc_id: str) -> DocumentSession | None:
@@ -107,6 +126,7 @@ class Documents(QObject):
         """Forget a document, stop its jobs and close its files."""
         session = self.sessions.pop(doc_id, None)
         self.host.cancel_document(doc_id)
+        self._hashes = {k: v for k, v in self._hashes.items() if k[0] != doc_id}
         if session is not None:
             session.close()
         return session
@@ -148,6 +168,54 @@ class Documents(QObject):
         self._jobs[job] = JobRecord(JobKind.ASK, s.id, turn=turn)
         return job
 
+    # hand edits: each goes to the library the moment the pane reports it, so closing never has to ask
+    def save_edit(self, s: DocumentSession, n: int, text: str) -> str | None:
+        """Keep the user's text of page `n` in the library (committed when this returns); the reason if it failed.
+
+        Before the library is ready the edit waits in memory and is saved when it comes (`set_library`).
+        """
+        lib = self.library
+        if lib is None:
+            self._unsaved[(s.id, n)] = text
+            return None
+        try:
+            image_hash = self._page_hash(s, n)
+            if s.path:  # so that reopening finds the edit without rendering the page
+                if lib.document(s.path) is None:
+                    lib.add_document(s.path, s.page_count, title=s.title)
+                lib.set_page_hashes(s.path, {n: image_hash})
+            lib.put_edit(image_hash, TaskKind.PARSE.value, text, base=self._base_key(s, n, image_hash))
+        except PaperLensError as exc:
+            log.warning("edit of page %d not saved: %s", n, exc)
+            return f"Your edit of page {n} could not be saved: {exc}"
+        self._unsaved.pop((s.id, n), None)
+        return None
+
+    def revert_edit(self, s: DocumentSession, n: int) -> str | None:
+        """Forget the user's text of page `n` (the model's shows again); the reason if the library refused."""
+        if self.library is not None:
+            try:
+                self.library.revert_edit(self._page_hash(s, n), TaskKind.PARSE.value)
+            except PaperLensError as exc:
+                return f"Page {n} could not be reverted: {exc}"
+        self._unsaved.pop((s.id, n), None)
+        s.revert_markdown(n)
+        return None
+
+    def _page_hash(self, s: DocumentSession, n: int) -> str:
+        key = (s.id, n)
+        if key not in self._hashes:  # the page on screen: rendered already, in the session's small cache
+            self._hashes[key] = s.display_page(n).image_hash
+        return self._hashes[key]
+
+    def _base_key(self, s: DocumentSession, n: int, image_hash: str) -> ResultKey | None:
+        """Which model result the edit was made on, when known."""
+        model = s.model_results.get(n)
+        mode = model.stats.mode if model is not None else ""
+        if not mode or self.models is None:
+            return None
+        return ResultKey(image_hash, self.models.identity(mode), mode, parse_task().cache_name)
+
     # what the model thread reports
     def _lookup(self, job_id: int) -> tuple[JobRecord | None, DocumentSession | None]:
         job = self._jobs.get(job_id)
@@ -174,12 +242,9 @@ class Documents(QObject):
         if s is None:
             return None
         s.streaming.pop(result.page, None)
-        keep = s.results.get(result.page)
-        if not (
-            result.finish == Finish.CANCELLED and not result.markdown and keep is not None and keep.markdown
-        ):
-            s.results[result.page] = result
-            s.edited.discard(result.page)
+        # stopped before its first word: the page stays as it was ("not parsed yet" or its earlier text)
+        if not (result.finish == Finish.CANCELLED and not result.markdown):
+            s.model_result(result.page, result)
         return s
 
     def job_finished(self, outcome: JobOutcome) -> tuple[JobRecord | None, DocumentSession | None, list[int]]:
@@ -217,6 +282,10 @@ class Documents(QObject):
     # results kept from earlier sessions
     def set_library(self, library: Any) -> None:
         self.library = library
+        for (doc_id, n), text in list(self._unsaved.items()):
+            s = self.sessions.get(doc_id)
+            if s is not None and not s.closed:
+                self.save_edit(s, n, text)
         self.restore_pending()
 
     def set_models(self, models: Any) -> None:
@@ -237,24 +306,37 @@ class Documents(QObject):
                 self._restore(s)
 
     def _restore(self, s: DocumentSession) -> None:
-        from paperlens.core.prompts import parse_task
-
         lib, models, mode = self.library, self.models, self.settings.mode
         path, count, title = s.path, s.page_count, s.title
         task = parse_task().cache_name
+        # the same model files in every mode: their identities share the text model's part
+        prefix = os.path.commonprefix([models.identity(m) for m in MODES])
 
         def work():
             lib.add_document(path, count, title=title)
-            results = lib.page_results(path, models.identity(mode), mode, task, include_partial=True)
-            return results, lib.qa_history(path)
+            results = lib.page_results_any_mode(
+                path, task, model_prefix=prefix, prefer=(models.identity(mode), mode), include_partial=True
+            )
+            return results, lib.page_edits(path, TaskKind.PARSE.value), lib.qa_history(path)
 
         def done(value) -> None:
-            results, history = value
+            results, edits, history = value
             if s.closed:
                 return
-            for n, run in results.items():
-                if 1 <= n <= s.page_count and n not in s.results and n not in s.streaming:
-                    s.results[n] = PageResult(n, run.text, run.finish, run.stats, cached=True)
+            for n in sorted(set(results) | set(edits)):
+                if not 1 <= n <= s.page_count or n in s.results or n in s.streaming:
+                    continue
+                stored = results.get(n)
+                if stored is not None:
+                    run = stored.result
+                    stats = replace(run.stats, mode=run.stats.mode or stored.mode)
+                    s.model_result(n, PageResult(n, run.text, run.finish, stats, cached=True))
+                if n in edits:  # the user's text over the model's, which Revert shows again
+                    if n in s.results:
+                        s.model_results[n] = s.results[n]
+                    s.results[n] = PageResult(n, edits[n].text, edited=True)
+                    s.edited.add(n)
+            pages = len(set(results) | set(edits))
             for rec in history:
                 scope = ChatScope.DOCUMENT if rec.page is None else ChatScope.PAGE
                 chat = s.chat(scope, rec.page)
@@ -271,7 +353,7 @@ class Documents(QObject):
                         stats=RunStats.from_dict(rec.stats or {}),
                     )
                 )
-            if results or history:
-                self.restored.emit(s, len(results), len(history))
+            if pages or history:
+                self.restored.emit(s, pages, len(history))
 
         self.jobs.submit(work, done, lambda msg: log.info("library lookup failed: %s", msg))

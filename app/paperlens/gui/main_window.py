@@ -31,9 +31,9 @@ from paperlens.core.page import Page
 from paperlens.core.runs import PageResult
 from paperlens.core.session import ChatScope, DocumentSession
 from paperlens.gui.actions import Actions, UiState
-from paperlens.gui.dialogs import SettingsDialog
+from paperlens.gui.dialogs import SettingsDialog, confirm_replace_edit
 from paperlens.gui.document_view import TAB_ASK, TAB_MARKDOWN, TAB_TABLES, DocumentView
-from paperlens.gui.documents import Documents, JobKind, parse_summary, result_info
+from paperlens.gui.documents import Documents, JobKind, parse_summary, restore_summary, result_info
 from paperlens.gui.export_dialog import Exporter
 from paperlens.gui.firstrun import ModelBanner
 from paperlens.gui.flattened_pages import FlattenedPages
@@ -126,6 +126,7 @@ class MainWindow(QMainWindow):
         self.toolbar.setIconSize(QSize(18, 18))
         self.toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.action_table.build_toolbar(self.toolbar)
+        self.markdown.set_revert_action(self.act_revert_edit)
         self.addToolBar(self.toolbar)
         self._connect()
         self.opener.refresh_recent()
@@ -224,9 +225,11 @@ class MainWindow(QMainWindow):
                 busy=busy,
                 page=s.current_page if s is not None else 0,
                 page_count=s.page_count if s is not None else 0,
+                page_edited=s is not None and s.current_page in s.edited,
             )
         )
         self.status.set_cancel_visible(busy)
+        self.status.set_page(self.current_page, s.page_count if s is not None else 0)
 
     # ------------------------------------------------------------------------------------------------------------------
     # opening and closing documents (the ways in live in `Opener`)
@@ -296,11 +299,7 @@ class MainWindow(QMainWindow):
     def _restored(self, s: DocumentSession, pages: int, questions: int) -> None:
         if s is self.current:
             self._show_session()
-        self.status.showMessage(
-            f"{s.title}: {pages} page(s) parsed earlier"
-            + (f", {questions} earlier question(s)" if questions else ""),
-            6000,
-        )
+        self.status.showMessage(restore_summary(s, pages, questions, self.settings.mode), 6000)
 
     @Slot()
     def close_current_document(self) -> None:
@@ -309,6 +308,7 @@ class MainWindow(QMainWindow):
 
     @Slot(int)
     def _doc_tab_close(self, index: int) -> None:
+        self.markdown.flush_edit()  # a pending edit is saved now: closing never asks
         doc_id = self.doc_tabs.tabData(index)
         self.documents.remove(doc_id)
         self.doc_tabs.removeTab(index)
@@ -384,6 +384,9 @@ class MainWindow(QMainWindow):
         if s is None or n in s.streaming:
             return
         s.set_markdown(n, text)
+        error = self.documents.save_edit(s, n, text) if n in s.edited else None
+        if error:
+            self.notice.show_error(error)
         self.view.mark_page(s, n)
         self.view.tables_dirty = True
         if s is self.current and s.current_page == n:
@@ -441,10 +444,24 @@ class MainWindow(QMainWindow):
     @Slot()
     def reparse_current_page(self) -> int:
         s = self.current
-        if s is None or self.documents.page_queued(s, s.current_page):
+        n = s.current_page if s is not None else 0
+        if s is None or self.documents.page_queued(s, n):
             return 0
-        s.edited.discard(s.current_page)
-        return self._submit_parse(s, [s.current_page], use_cache=False)
+        if n in s.edited and not (confirm_replace_edit(self, n) and self.revert_current_edit()):
+            return 0
+        return self._submit_parse(s, [n], use_cache=False)
+
+    @Slot()
+    def revert_current_edit(self) -> bool:
+        s = self.current
+        if s is None or s.current_page not in s.edited:
+            return False
+        self.markdown.flush_edit()
+        error = self.documents.revert_edit(s, s.current_page)
+        if error:
+            self.notice.show_error(error)
+        self._show_page()
+        return not error
 
     def _submit_parse(self, s: DocumentSession, pages: list[int], *, use_cache: bool = True) -> int:
         job = self.documents.submit_parse(s, pages, use_cache=use_cache)
@@ -628,6 +645,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         """Cancel the model, wait for its thread (with a time limit), close documents, remember the geometry."""
+        self.markdown.flush_edit()
         self.cache.stop()
         self.settings.geometry = self.saveGeometry()
         self.settings.splitter = self.splitter.saveState()

@@ -14,7 +14,7 @@ import re
 import time
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QFont, QFontDatabase, QGuiApplication, QTextCursor
+from PySide6.QtGui import QAction, QFont, QFontDatabase, QGuiApplication, QTextCursor
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -94,9 +94,13 @@ class MarkdownPane(QWidget):
         self.copy_button.setToolTip("Copy the page's Markdown (Ctrl+Shift+C)")
         self.copy_button.clicked.connect(self.copy)
 
+        self.revert_button = QToolButton()  # given its action by the window; shown only on an edited page
+        self.revert_button.hide()
+
         bar = QHBoxLayout()
         bar.setContentsMargins(4, 2, 4, 2)
         bar.addWidget(self.info, 1)
+        bar.addWidget(self.revert_button)
         bar.addWidget(self.copy_button)
         bar.addWidget(self.toggle)
         layout = QVBoxLayout(self)
@@ -139,10 +143,12 @@ class MarkdownPane(QWidget):
         `key` names what is shown (the window passes (document, page)); an edit is reported with the key it was made
         under, so an edit still pending when the user switches pages lands on the right page.
         """
-        self._flush_edit()
+        self.flush_edit()
         self.key = key
         was_streaming = self._streaming
         self._streaming = streaming
+        if placeholder != self._placeholder:
+            self._rendered_text = None  # an empty page's message changed ("not parsed yet"): draw it again
         self._placeholder = placeholder
         self.info.setText(info)
         self.source.setReadOnly(streaming)
@@ -213,7 +219,7 @@ class MarkdownPane(QWidget):
         if self.toggle.isChecked() != on:
             self.toggle.setChecked(on)
             return
-        self._flush_edit()
+        self.flush_edit()
         self.stack.setCurrentWidget(self.source if on else self.browser)
         self.toggle.setText("Show rendered" if on else "Edit source")
         if not on:
@@ -229,7 +235,8 @@ class MarkdownPane(QWidget):
         self._text = self.source.toPlainText()
         self._edit_timer.start()
 
-    def _flush_edit(self) -> None:
+    def flush_edit(self) -> None:
+        """Report a pending edit now (before the page, the document or the window goes away)."""
         if self._edit_timer.isActive():
             self._edit_timer.stop()
             self._emit_edit()
@@ -237,6 +244,12 @@ class MarkdownPane(QWidget):
     @Slot()
     def _emit_edit(self) -> None:
         self.edited.emit(self.key, self._text)
+
+    def set_revert_action(self, action: QAction) -> None:
+        """The button beside Copy runs the window's Revert action and is shown only while that is enabled."""
+        self.revert_button.setDefaultAction(action)
+        action.changed.connect(lambda: self.revert_button.setVisible(action.isEnabled()))
+        self.revert_button.setVisible(action.isEnabled())
 
     @Slot()
     def copy(self) -> None:

@@ -53,7 +53,9 @@ class StatusBar(QStatusBar):
         self.mode_box.setCurrentIndex(max(0, self.mode_box.findData(mode)))
         self.mode_box.currentIndexChanged.connect(self._mode_changed)
         self.device_label = QLabel()
-        for widget in (self.progress, self.eta_label, self.cancel_button, self.model_label):
+        self.page_label = QLabel()  # "Page 2 of 5": where the user is in the document
+        self.page_label.setAccessibleName("Page")
+        for widget in (self.page_label, self.progress, self.eta_label, self.cancel_button, self.model_label):
             self.addPermanentWidget(widget)
         self.addPermanentWidget(QLabel("Mode:"))
         self.addPermanentWidget(self.mode_box)
@@ -69,6 +71,9 @@ class StatusBar(QStatusBar):
         mode = self.mode_box.currentData()
         if mode:
             self.mode_chosen.emit(mode)
+
+    def set_page(self, page: int, count: int) -> None:
+        self.page_label.setText(f"Page {page} of {count}" if count else "")
 
     def set_model(self, text: str, tooltip: str | None = None) -> None:
         self.model_label.setText(f"Model: {text}")
