@@ -42,8 +42,12 @@ log = logging.getLogger(__name__)
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 DEFAULT_QUANT = "Q4_K_M"
-PARTIAL_DIR = ".partial"  # inside the model folder (same file system: the final rename is atomic), never scanned
-RECORDS_FILE = ".paperlens-downloads.json"  # name, size and SHA-256 of each file downloaded, for `models verify`
+PARTIAL_DIR = (
+    ".partial"  # inside the model folder (same file system: the final rename is atomic), never scanned
+)
+RECORDS_FILE = (
+    ".paperlens-downloads.json"  # name, size and SHA-256 of each file downloaded, for `models verify`
+)
 CHUNK = 256 * 1024
 # The 4x projector PaperLens derives is this share of the official one (899,662,592 of 1,108,746,944 bytes).
 DERIVED_4X_SHARE = 0.82
@@ -139,7 +143,11 @@ class Offer:
 
 
 def fetch_offer(
-    repo: str = OFFICIAL_REPO, *, endpoint: str | None = None, revision: str = "main", token: str | None = None
+    repo: str = OFFICIAL_REPO,
+    *,
+    endpoint: str | None = None,
+    revision: str = "main",
+    token: str | None = None,
 ) -> Offer:
     """List the repository's GGUF files with sizes and SHA-256 (one request)."""
     from huggingface_hub import HfApi
@@ -462,32 +470,35 @@ def _fetch(
     if have:
         headers["Range"] = f"bytes={have}-"
     meter = _Meter(progress, Progress("download", f.name, have, f.size, index, count, resumed_from=have))
-    with online(), _hub_errors(offer.endpoint, offer.repo, f.name):
-        with get_session().stream(
+    with (
+        online(),
+        _hub_errors(offer.endpoint, offer.repo, f.name),
+        get_session().stream(
             "GET", url, headers=headers, timeout=constants.HF_HUB_DOWNLOAD_TIMEOUT
-        ) as response:
-            if response.status_code == 416:  # nothing left to send: the partial is already whole (or wrong)
-                return resumed
-            if response.status_code >= 400:
-                response.read()
-            hf_raise_for_status(response)
-            if have and response.status_code != 206:
-                log.warning("%s ignored the Range request; starting %s over", offer.endpoint, f.name)
-                have = resumed = 0
-            with open(part, "ab" if have else "wb") as out:
-                try:
-                    for chunk in response.iter_bytes(CHUNK):
-                        if cancel is not None and cancel.is_set():
-                            raise DownloadCancelled(
-                                f"Download stopped; {have / 1e6:,.0f} MB of {f.name} kept, "
-                                "the next download continues from there."
-                            )
-                        out.write(chunk)
-                        have += len(chunk)
-                        meter.update(have)
-                finally:
-                    out.flush()
-                    os.fsync(out.fileno())
+        ) as response,
+    ):
+        if response.status_code == 416:  # nothing left to send: the partial is already whole (or wrong)
+            return resumed
+        if response.status_code >= 400:
+            response.read()
+        hf_raise_for_status(response)
+        if have and response.status_code != 206:
+            log.warning("%s ignored the Range request; starting %s over", offer.endpoint, f.name)
+            have = resumed = 0
+        with open(part, "ab" if have else "wb") as out:
+            try:
+                for chunk in response.iter_bytes(CHUNK):
+                    if cancel is not None and cancel.is_set():
+                        raise DownloadCancelled(
+                            f"Download stopped; {have / 1e6:,.0f} MB of {f.name} kept, "
+                            "the next download continues from there."
+                        )
+                    out.write(chunk)
+                    have += len(chunk)
+                    meter.update(have)
+            finally:
+                out.flush()
+                os.fsync(out.fileno())
     meter.update(have, force=True)
     if have != f.size:
         raise DownloadError(
@@ -563,7 +574,9 @@ def verify_folder(
             checks.append(FileCheck(mf.path.name, True, "metadata and SHA-256 OK"))
         else:
             checks.append(
-                FileCheck(mf.path.name, False, "SHA-256 differs from the download's: the file changed or is damaged")
+                FileCheck(
+                    mf.path.name, False, "SHA-256 differs from the download's: the file changed or is damaged"
+                )
             )
     return checks
 

@@ -391,7 +391,9 @@ def _rewrite_gguf(
         total, done = sum(ti.nbytes for ti in infos), 0
         for ti in infos:
             if cancel is not None and cancel.is_set():
-                raise DownloadCancelled("Stopped while writing the derived projector; it is made again next time.")
+                raise DownloadCancelled(
+                    "Stopped while writing the derived projector; it is made again next time."
+                )
             ti.tensor.tofile(fout)
             writer.write_padding(fout, ti.nbytes)
             ti.tensor = None
@@ -454,7 +456,11 @@ def _q8_convertible(t: Any) -> bool:
     quantizes for `--outtype q8_0`. Embedding tables (position, patch) stay as they are, as the converter keeps them."""
     import gguf
 
-    float_types = (gguf.GGMLQuantizationType.F16, gguf.GGMLQuantizationType.F32, gguf.GGMLQuantizationType.BF16)
+    float_types = (
+        gguf.GGMLQuantizationType.F16,
+        gguf.GGMLQuantizationType.F32,
+        gguf.GGMLQuantizationType.BF16,
+    )
     return (
         t.tensor_type in float_types
         and len(t.shape) == 2
@@ -486,7 +492,11 @@ def derive_q8_projector(
     target = Path(target) if target else derived_q8_path(source.path)
     if target.exists():
         existing = inspect_gguf(target)
-        if existing.usable and existing.quantization == "Q8_0" and existing.scale_factor == source.scale_factor:
+        if (
+            existing.usable
+            and existing.quantization == "Q8_0"
+            and existing.scale_factor == source.scale_factor
+        ):
             return existing
     q8 = gguf.GGMLQuantizationType.Q8_0
 
