@@ -48,7 +48,6 @@ PARTIAL_DIR = (
 RECORDS_FILE = (
     ".paperlens-downloads.json"  # name, size and SHA-256 of each file downloaded, for `models verify`
 )
-CHUNK = 256 * 1024
 # The 4x projector PaperLens derives is this share of the official one (899,662,592 of 1,108,746,944 bytes).
 DERIVED_4X_SHARE = 0.82
 SPACE_MARGIN = 64 * 2**20
@@ -447,6 +446,7 @@ def _fetch(
     token: str | None,
 ) -> int:
     """Download `f` into `part`, continuing from its current length with a Range request. Returns bytes resumed."""
+    import httpx2
     from huggingface_hub import constants, hf_hub_url
     from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
 
@@ -487,7 +487,7 @@ def _fetch(
             have = resumed = 0
         with open(part, "ab" if have else "wb") as out:
             try:
-                for chunk in response.iter_bytes(CHUNK):
+                for chunk in response.iter_bytes():  # as it arrives: a break keeps every byte
                     if cancel is not None and cancel.is_set():
                         raise DownloadCancelled(
                             f"Download stopped; {have / 1e6:,.0f} MB of {f.name} kept, "
@@ -496,6 +496,8 @@ def _fetch(
                     out.write(chunk)
                     have += len(chunk)
                     meter.update(have)
+            except httpx2.TransportError as exc:  # the connection went away mid-file: keep what arrived
+                log.info("download of %s broke off after %d bytes: %r", f.name, have, exc)
             finally:
                 out.flush()
                 os.fsync(out.fileno())
