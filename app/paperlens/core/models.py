@@ -522,3 +522,22 @@ def derive_q8_projector(
     derived = inspect_gguf(target)
     log.info("derived Q8_0 projector %s from %s", target.name, source.path.name)
     return derived
+
+
+def removable_files(found: ModelSet) -> dict[str, str]:
+    """File name -> why it can be deleted without losing anything PaperLens needs (or cannot make again)."""
+    used = {id(f) for f in (found.text, *found.projectors.values()) if f is not None}
+    out: dict[str, str] = {}
+    for f in found.files:
+        derived = ".paperlens-" in f.path.name
+        if f.problem:
+            out[f.path.name] = f"PaperLens cannot use it ({f.problem})"
+        elif f.kind == "text" and id(f) not in used:
+            out[f.path.name] = f"another text model ({f.quantization or 'unknown quantization'}), not in use"
+        elif f.quantization == "Q8_0" and f.kind == "projector" and derived:
+            out[f.path.name] = "the Low memory copy of a projector; made again when that setting is on"
+        elif derived:
+            out[f.path.name] = "derived by PaperLens from the official projector; made again on first use"
+        elif f.kind == "projector" and id(f) not in used:
+            out[f.path.name] = "a second projector for the same mode, not in use"
+    return out
