@@ -27,6 +27,7 @@ def model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=None, help="CPU threads (default: physical cores)")
     p.add_argument("--ctx", type=int, default=None, help="context size in tokens (default 8192)")
     p.add_argument("--max-tokens", type=int, default=None, help="most tokens to generate per page")
+    p.add_argument("--low-memory", action="store_true", help="a Q8_0 projector: less RAM, a little slower")
 
 
 def document_options(p: argparse.ArgumentParser) -> None:
@@ -47,6 +48,7 @@ def engine_options(args: argparse.Namespace) -> EngineOptions:
         threads=args.threads or 0,
         n_ctx=args.ctx or defaults.n_ctx,
         max_tokens=args.max_tokens or defaults.max_tokens,
+        low_memory=getattr(args, "low_memory", False),
     )
 
 
