@@ -133,3 +133,30 @@ def test_the_thinking_model_is_named_not_a_generic_mismatch(tiny_twin, tmp_path,
     assert main(["models", "--model-dir", str(folder)]) == 3
     out = capsys.readouterr().out
     assert "MiniCPM-V 4.6 Thinking" in out and "can be removed" in out
+
+
+@pytest.mark.parametrize("mode", ["16x", "4x"])
+def test_low_memory_derives_a_q8_0_projector_that_llama_cpp_runs(fresh_model_dir, tmp_path, mode, capsys):
+    import gguf
+
+    from paperlens.core.models import scan_model_dir
+
+    page = tmp_path / "page.png"
+    a4_page().save(page)
+    # WHEN parsing with --low-memory
+    args = ["parse", str(page), "--model-dir", str(fresh_model_dir), "--mode", mode, "--max-tokens", "8"]
+    assert main([*args, "--low-memory", "--format", "json"]) == 0
+    # THEN the mode's Q8_0 projector was written next to the full one and is found by its metadata
+    found = scan_model_dir(fresh_model_dir)
+    compact = found.compact[mode]
+    assert compact.quantization == "Q8_0" and compact.mode == mode and compact.usable
+    assert found.projectors[mode].quantization != "Q8_0"  # the full one stays the default
+    types = {t.name: t.tensor_type for t in gguf.GGUFReader(compact.path).tensors}
+    assert gguf.GGMLQuantizationType.Q8_0 in types.values()
+    assert all(types[n] != gguf.GGMLQuantizationType.Q8_0 for n in types if not n.endswith(".weight"))
+    assert compact.size < found.projectors[mode].size
+    assert not list(fresh_model_dir.glob(".*.tmp"))
+    # AND it is reused, not written again
+    mtime = compact.path.stat().st_mtime_ns
+    assert main([*args, "--low-memory"]) == 0
+    assert compact.path.stat().st_mtime_ns == mtime
