@@ -203,7 +203,7 @@ def _hub_errors(endpoint: str, repo: str, name: str = "") -> Iterator[None]:
 
 
 # --- disk space -----------------------------------------------------------------------------------------------------
-def _existing(folder: Path) -> Path:
+def existing_parent(folder: Path) -> Path:
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent
     return folder
@@ -231,7 +231,7 @@ def space_needed(choice: Choice, folder: Path) -> int:
 def check_space(choice: Choice, folder: Path) -> tuple[int, int]:
     """(needed, free) in bytes; refuses before anything is fetched when the disk is too small."""
     need = space_needed(choice, folder)
-    free = shutil.disk_usage(_existing(folder)).free
+    free = shutil.disk_usage(existing_parent(folder)).free
     if need + SPACE_MARGIN > free:
         raise NotEnoughSpace(
             f"Not enough disk space in {folder}: the model needs {need / 1e9:.2f} GB more "
