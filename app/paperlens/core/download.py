@@ -154,7 +154,8 @@ def fetch_offer(
     endpoint = hub_endpoint(endpoint)
     with online(), _hub_errors(endpoint, repo):
         info = HfApi(endpoint=endpoint, token=token).model_info(repo, revision=revision, files_metadata=True)
-    texts, projectors = [], []
+    texts: list[RemoteFile] = []
+    projectors: list[RemoteFile] = []
     for s in info.siblings or []:
         name = s.rfilename
         if not name.lower().endswith(".gguf") or "/" in name:

@@ -344,7 +344,7 @@ def _rewrite_gguf(
     source: Path,
     target: Path,
     *,
-    set_kv: dict[str, tuple[object, object]],
+    set_kv: dict[str, tuple[Any, Any]],
     keep_tensor: Callable[[str], bool],
     convert: Callable[[Any], tuple[Any, Any]] | None = None,
     progress: ByteProgress | None = None,
@@ -374,8 +374,8 @@ def _rewrite_gguf(
                 writer.data_alignment = int(_field_value(reader, key))
             sub_type = fld.types[-1] if value_type == gguf.GGUFValueType.ARRAY else None
             writer.add_key_value(key, fld.contents(), value_type, sub_type=sub_type)
-        for key, (value, value_type) in set_kv.items():
-            writer.add_key_value(key, value, value_type)
+        for key, (new_value, new_type) in set_kv.items():
+            writer.add_key_value(key, new_value, new_type)
         for t in reader.tensors:
             if not keep_tensor(t.name):
                 continue
@@ -385,6 +385,7 @@ def _rewrite_gguf(
         writer.write_kv_data_to_file()
         # writer.write_tensors_to_file() with a progress callback and a cancel check between tensors
         writer.write_ti_data_to_file()
+        assert writer.fout is not None
         fout = writer.fout[0]
         writer.write_padding(fout, fout.tell())
         infos = list(writer.tensors[0].values())
@@ -394,6 +395,7 @@ def _rewrite_gguf(
                 raise DownloadCancelled(
                     "Stopped while writing the derived projector; it is made again next time."
                 )
+            assert ti.tensor is not None
             ti.tensor.tofile(fout)
             writer.write_padding(fout, ti.nbytes)
             ti.tensor = None
