@@ -46,6 +46,7 @@ def model_options(p: argparse.ArgumentParser) -> None:
         "--page-timeout", type=float, default=None, help="seconds a server may take per page (600)"
     )
     p.add_argument("--max-slices", type=int, default=None, help="slice cap sent to vLLM (default 9)")
+    p.add_argument("--low-memory", action="store_true", help="a Q8_0 projector: less RAM, a little slower")
 
 
 def document_options(p: argparse.ArgumentParser) -> None:
@@ -76,6 +77,7 @@ def engine_options(args: argparse.Namespace) -> EngineOptions:
         jobs=getattr(args, "jobs", None) or 0,
         page_timeout_s=getattr(args, "page_timeout", None) or defaults.page_timeout_s,
         max_slices=getattr(args, "max_slices", None) or defaults.max_slices,
+        low_memory=getattr(args, "low_memory", False),
     )
 
 

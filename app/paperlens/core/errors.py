@@ -72,6 +72,35 @@ class OutOfMemory(EngineError):
     """llama.cpp could not allocate memory for the model, the context or the image."""
 
 
+# --- downloading the model ----------------------------------------------------------------------------------------
+class DownloadError(PaperLensError):
+    """Getting the model files from the hub (or a mirror) failed; nothing half-written is left in the model folder."""
+
+    exit_code = 8
+
+
+class HubUnreachable(DownloadError):
+    """The server could not be reached (no network, wrong mirror address, proxy, timeout)."""
+
+
+class RemoteNotFound(DownloadError):
+    """The repository, revision or file does not exist on the server (or needs a token)."""
+
+
+class ChecksumMismatch(DownloadError):
+    """A downloaded file's SHA-256 differs from the one the hub published: the file was deleted."""
+
+
+class NotEnoughSpace(DownloadError):
+    """The disk does not have room for the download; refused before anything was fetched."""
+
+
+class DownloadCancelled(DownloadError):
+    """Stopped by the user (Cancel, Ctrl-C); the partial file is kept so the next download resumes."""
+
+    exit_code = 130
+
+
 # --- documents ------------------------------------------------------------------------------------------------------
 class DocumentError(PaperLensError):
     """A document (PDF, image) could not be opened or a page could not be rendered."""

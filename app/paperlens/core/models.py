@@ -11,10 +11,13 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from paperlens.core.errors import ModelInvalid, ModelNotFound, ProjectorMismatch
+from paperlens.core.errors import DownloadCancelled, ModelInvalid, ModelNotFound, ProjectorMismatch
 from paperlens.core.options import MODES
 
 log = logging.getLogger(__name__)
@@ -74,6 +77,7 @@ class ModelFile:
     embedding_length: int | None = None  # text: hidden size; projector: projection dim (must match)
     has_merger: bool = False
     problem: str = ""  # why this file cannot be used, in a sentence
+    variant: str = ""  # "thinking" for MiniCPM-V 4.6 Thinking
 
     @property
     def mode(self) -> str | None:
@@ -93,6 +97,27 @@ class ModelFile:
             what = f"not a MiniCPM-V 4.6 file ({self.arch or 'unknown'})"
         text = f"{self.path.name}: {what}, {size_mb:,.0f} MB"
         return f"{text} - {self.problem}" if self.problem else text
+
+
+THINKING_PROBLEM = (
+    "this is MiniCPM-V 4.6 Thinking, the reasoning variant (it thinks aloud before it answers); PaperLens uses the "
+    f"instruct model from {OFFICIAL_REPO}, which writes the page directly"
+)
+_NAME_KEYS = (
+    "general.name",
+    "general.basename",
+    "general.finetune",
+    "general.repo_url",
+    "general.source.repo_url",
+    "general.source.huggingface.repository",
+    "general.base_model.0.repo_url",
+)
+
+
+def is_thinking_model(kv: dict) -> bool:
+    """The Thinking model has the same architecture as the instruct one; only its names say which it is
+    (`general.name` "MiniCPM-V-4.6-Thinking", its finetune, or its source repository)."""
+    return any("thinking" in str(kv.get(k) or "").lower() for k in _NAME_KEYS)
 
 
 def _field_value(reader, key: str):
@@ -157,6 +182,9 @@ def inspect_gguf(path: str | os.PathLike) -> ModelFile:
     elif arch == TEXT_ARCH:
         info.kind = "text"
         info.embedding_length = _whole_number(kv.get(f"{TEXT_ARCH}.embedding_length"))
+        if is_thinking_model(kv):
+            info.variant = "thinking"
+            info.problem = THINKING_PROBLEM
     elif arch:
         info.problem = f"a text model of another architecture ({arch}), not MiniCPM-V 4.6"
     else:
@@ -181,6 +209,7 @@ class ModelSet:
     text: ModelFile | None = None
     projectors: dict[str, ModelFile] = field(default_factory=dict)  # mode -> file
     files: list[ModelFile] = field(default_factory=list)
+    compact: dict[str, ModelFile] = field(default_factory=dict)  # mode -> Q8_0 projector (Low memory)
 
     @property
     def complete(self) -> bool:
@@ -189,14 +218,31 @@ class ModelSet:
     def projector(self, mode: str) -> ModelFile | None:
         return self.projectors.get(mode)
 
-    def identity(self, mode: str) -> str:
+    def identity(self, mode: str, low_memory: bool = False) -> str:
         """A stable id of the model files behind a mode, for keying cached results."""
+        if low_memory:  # the Q8_0 copy is derived on first use: its id must not change when it appears
+            return f"{self.identity(mode)}|q8_0"
         proj = self.projectors.get(mode) or self.projectors.get("16x")
         parts = [self.text, proj]
         return "|".join(f"{p.path.name}:{p.size}" for p in parts if p is not None)
 
-    def require(self, mode: str) -> tuple[ModelFile, ModelFile]:
-        """The (text, projector) pair for a mode, deriving the 4x projector on first use; a clear error otherwise."""
+    def require(self, mode: str, low_memory: bool = False) -> tuple[ModelFile, ModelFile]:
+        """The (text, projector) pair for a mode, deriving the 4x projector on first use; a clear error otherwise.
+
+        `low_memory`: the mode's Q8_0 projector, derived (once) from the full one when missing.
+        """
+        text, proj = self._require(mode)
+        if not low_memory:
+            return text, proj
+        compact = self.compact.get(mode)
+        if compact is None:
+            compact = derive_q8_projector(proj)
+            self.compact[mode] = compact
+            self.files.append(compact)
+        check_pair(text, compact)
+        return text, compact
+
+    def _require(self, mode: str) -> tuple[ModelFile, ModelFile]:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
         if self.text is None or not self.projectors:
@@ -265,12 +311,15 @@ def scan_model_dir(folder: str | os.PathLike) -> ModelSet:
     texts.sort(key=lambda f: (f.quantization != "Q4_K_M", f.size))
     if texts:
         found.text = texts[0]
-    for f in found.files:
-        if f.kind != "projector" or not f.usable or f.mode is None or f.mode in found.projectors:
+    # Full-precision projectors first: a Q8_0 one is the Low-memory choice, used only when that setting is on.
+    for f in sorted(found.files, key=lambda f: f.quantization == "Q8_0"):
+        if f.kind != "projector" or not f.usable or f.mode is None:
             continue
         if found.text and found.text.embedding_length and f.embedding_length != found.text.embedding_length:
             continue
-        found.projectors[f.mode] = f
+        if f.quantization == "Q8_0":
+            found.compact.setdefault(f.mode, f)
+        found.projectors.setdefault(f.mode, f)
     if found.text is None or found.projectors:
         return found
     # Projectors exist but none matches the text model: keep one so require() can say why.
@@ -284,12 +333,102 @@ def derived_4x_path(projector_16x: Path) -> Path:
     return projector_16x.with_name(f"{projector_16x.stem}.paperlens-4x.gguf")
 
 
-def derive_4x_projector(source: ModelFile, target: Path | None = None) -> ModelFile:
+def derived_q8_path(projector: Path) -> Path:
+    return projector.with_name(f"{projector.stem}.paperlens-q8_0.gguf")
+
+
+ByteProgress = Callable[[int, int], None]  # (bytes written, bytes in all)
+
+
+def _rewrite_gguf(
+    source: Path,
+    target: Path,
+    *,
+    set_kv: dict[str, tuple[Any, Any]],
+    keep_tensor: Callable[[str], bool],
+    convert: Callable[[Any], tuple[Any, Any]] | None = None,
+    progress: ByteProgress | None = None,
+    cancel: threading.Event | None = None,
+    hint: str = "",
+) -> None:
+    """Copy a GGUF file with some metadata replaced and some tensors left out or converted, atomically.
+
+    Written to a hidden temporary name in the target's folder (which the model scan skips), flushed to disk and
+    renamed into place, so a crash never leaves a half file that a later scan would pick up.
+    `convert(tensor)` returns (data, ggml type) for a tensor to store differently.
+    """
+    import gguf
+
+    reader = gguf.GGUFReader(source, "r")
+    arch = _field_value(reader, "general.architecture") or "clip"
+    fd, tmp_name = tempfile.mkstemp(prefix=".", suffix=".gguf.tmp", dir=target.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        writer = gguf.GGUFWriter(tmp, arch, use_temp_file=False)
+        for key, fld in reader.fields.items():
+            if key.startswith("GGUF.") or key == "general.architecture" or key in set_kv:
+                continue
+            value_type = fld.types[0]
+            if key == "general.alignment":
+                writer.data_alignment = int(_field_value(reader, key))
+            sub_type = fld.types[-1] if value_type == gguf.GGUFValueType.ARRAY else None
+            writer.add_key_value(key, fld.contents(), value_type, sub_type=sub_type)
+        for key, (new_value, new_type) in set_kv.items():
+            writer.add_key_value(key, new_value, new_type)
+        for t in reader.tensors:
+            if not keep_tensor(t.name):
+                continue
+            data, dtype = convert(t) if convert else (t.data, t.tensor_type)
+            writer.add_tensor(t.name, data, raw_shape=data.shape, raw_dtype=dtype)
+        writer.write_header_to_file()
+        writer.write_kv_data_to_file()
+        # writer.write_tensors_to_file() with a progress callback and a cancel check between tensors
+        writer.write_ti_data_to_file()
+        assert writer.fout is not None
+        fout = writer.fout[0]
+        writer.write_padding(fout, fout.tell())
+        infos = list(writer.tensors[0].values())
+        total, done = sum(ti.nbytes for ti in infos), 0
+        for ti in infos:
+            if cancel is not None and cancel.is_set():
+                raise DownloadCancelled(
+                    "Stopped while writing the derived projector; it is made again next time."
+                )
+            assert ti.tensor is not None
+            ti.tensor.tofile(fout)
+            writer.write_padding(fout, ti.nbytes)
+            ti.tensor = None
+            done += ti.nbytes
+            if progress:
+                progress(done, total)
+        fout.flush()
+        os.fsync(fout.fileno())
+        writer.close()
+        del reader
+        os.chmod(tmp, source.stat().st_mode & 0o777)  # mkstemp makes 0600; match the official file
+        os.replace(tmp, target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise ModelInvalid(
+            f"Could not write {target.name} next to {source.name} ({exc.strerror or exc}).", hint=hint
+        ) from exc
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def derive_4x_projector(
+    source: ModelFile,
+    target: Path | None = None,
+    *,
+    progress: ByteProgress | None = None,
+    cancel: threading.Event | None = None,
+) -> ModelFile:
     """Write the 4x projector from the official 16x one, as llama.cpp's converter does with downsample_mode=4x.
 
     Same metadata except `clip.vision.projector.scale_factor = 2`; the `v.vit_merger.*` tensors are left out (in 4x
-    mode llama.cpp skips the ViT merger, so they would only waste memory). Written to a temporary file in the same
-    folder and renamed into place, so a crash never leaves a half file that a later scan would pick up.
+    mode llama.cpp skips the ViT merger, so they would only waste memory).
     """
     import gguf
 
@@ -300,44 +439,107 @@ def derive_4x_projector(source: ModelFile, target: Path | None = None) -> ModelF
         existing = inspect_gguf(target)
         if existing.usable and existing.scale_factor == 2:
             return existing
-    reader = gguf.GGUFReader(source.path, "r")
-    arch = _field_value(reader, "general.architecture") or "clip"
-    fd, tmp_name = tempfile.mkstemp(prefix=".", suffix=".gguf.tmp", dir=target.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        writer = gguf.GGUFWriter(tmp, arch, use_temp_file=False)
-        for key, fld in reader.fields.items():
-            if key.startswith("GGUF.") or key == "general.architecture":
-                continue
-            value_type = fld.types[0]
-            if key == SCALE_KEY:
-                continue
-            if key == "general.alignment":
-                writer.data_alignment = int(_field_value(reader, key))
-            sub_type = fld.types[-1] if value_type == gguf.GGUFValueType.ARRAY else None
-            writer.add_key_value(key, fld.contents(), value_type, sub_type=sub_type)
-        writer.add_uint32(SCALE_KEY, 2)
-        for t in reader.tensors:
-            if t.name.startswith(MERGER_PREFIX):
-                continue
-            writer.add_tensor(t.name, t.data, raw_shape=t.data.shape, raw_dtype=t.tensor_type)
-        writer.write_header_to_file()
-        writer.write_kv_data_to_file()
-        writer.write_tensors_to_file()
-        writer.close()
-        del reader
-        os.chmod(tmp, source.path.stat().st_mode & 0o777)  # mkstemp makes 0600; match the official file
-        os.replace(tmp, target)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise ModelInvalid(
-            f"Could not write the 4x projector next to {source.path.name} ({exc.strerror or exc}).",
-            hint="Make the model folder writable, or free some disk space (it needs about 0.9 GB).",
-        ) from exc
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    _rewrite_gguf(
+        source.path,
+        target,
+        set_kv={SCALE_KEY: (2, gguf.GGUFValueType.UINT32)},
+        keep_tensor=lambda name: not name.startswith(MERGER_PREFIX),
+        progress=progress,
+        cancel=cancel,
+        hint="Make the model folder writable, or free some disk space (it needs about 0.9 GB).",
+    )
     derived = inspect_gguf(target)
     log.info("derived 4x projector %s from %s", target.name, source.path.name)
     return derived
+
+
+def _q8_convertible(t: Any) -> bool:
+    """A 2-D weight matrix in a float type whose rows split into Q8_0 blocks of 32: what llama.cpp's converter
+    quantizes for `--outtype q8_0`. Embedding tables (position, patch) stay as they are, as the converter keeps them."""
+    import gguf
+
+    float_types = (
+        gguf.GGMLQuantizationType.F16,
+        gguf.GGMLQuantizationType.F32,
+        gguf.GGMLQuantizationType.BF16,
+    )
+    return (
+        t.tensor_type in float_types
+        and len(t.shape) == 2
+        and t.name.endswith(".weight")
+        and "embd" not in t.name
+        and int(t.shape[0]) % 32 == 0
+    )
+
+
+def derive_q8_projector(
+    source: ModelFile,
+    target: Path | None = None,
+    *,
+    progress: ByteProgress | None = None,
+    cancel: threading.Event | None = None,
+) -> ModelFile:
+    """Write a low-memory copy of a projector: 2-D weight matrices as Q8_0, everything else unchanged.
+
+    About half the projector's memory (llama.cpp reads the projector into RAM); costs a few per cent of encode time.
+    Written once, atomically, next to the source; found again by its metadata (`general.file_type` = Q8_0).
+    """
+    import gguf
+    import numpy as np
+
+    if source.kind != "projector" or not source.usable:
+        raise ModelInvalid(f"{source.path.name} is not a usable projector; cannot make a low-memory copy.")
+    if source.quantization == "Q8_0":
+        return source
+    target = Path(target) if target else derived_q8_path(source.path)
+    if target.exists():
+        existing = inspect_gguf(target)
+        if (
+            existing.usable
+            and existing.quantization == "Q8_0"
+            and existing.scale_factor == source.scale_factor
+        ):
+            return existing
+    q8 = gguf.GGMLQuantizationType.Q8_0
+
+    def convert(t: Any) -> tuple[Any, Any]:
+        if not _q8_convertible(t):
+            return t.data, t.tensor_type
+        if t.tensor_type == gguf.GGMLQuantizationType.BF16:
+            data = gguf.quants.dequantize(t.data, t.tensor_type)
+        else:
+            data = np.asarray(t.data, dtype=np.float32)
+        return gguf.quants.quantize(data, q8), q8
+
+    _rewrite_gguf(
+        source.path,
+        target,
+        set_kv={"general.file_type": (int(gguf.LlamaFileType.MOSTLY_Q8_0), gguf.GGUFValueType.UINT32)},
+        keep_tensor=lambda name: True,
+        convert=convert,
+        progress=progress,
+        cancel=cancel,
+        hint="Make the model folder writable, or free some disk space (it needs about 0.6 GB).",
+    )
+    derived = inspect_gguf(target)
+    log.info("derived Q8_0 projector %s from %s", target.name, source.path.name)
+    return derived
+
+
+def removable_files(found: ModelSet) -> dict[str, str]:
+    """File name -> why it can be deleted without losing anything PaperLens needs (or cannot make again)."""
+    used = {id(f) for f in (found.text, *found.projectors.values()) if f is not None}
+    out: dict[str, str] = {}
+    for f in found.files:
+        derived = ".paperlens-" in f.path.name
+        if f.problem:
+            out[f.path.name] = f"PaperLens cannot use it ({f.problem})"
+        elif f.kind == "text" and id(f) not in used:
+            out[f.path.name] = f"another text model ({f.quantization or 'unknown quantization'}), not in use"
+        elif f.quantization == "Q8_0" and f.kind == "projector" and derived:
+            out[f.path.name] = "the Low memory copy of a projector; made again when that setting is on"
+        elif derived:
+            out[f.path.name] = "derived by PaperLens from the official projector; made again on first use"
+        elif f.kind == "projector" and id(f) not in used:
+            out[f.path.name] = "a second projector for the same mode, not in use"
+    return out

@@ -72,6 +72,7 @@ class EngineOptions:
     page_timeout_s: float = DEFAULT_PAGE_TIMEOUT_S
     retries: int = 4  # on 429/503 and dropped connections, with exponential backoff
     max_slices: int = DEFAULT_MAX_SLICES  # vLLM's max_slice_nums
+    low_memory: bool = False  # a Q8_0 projector copy (made once): ~270 MB less RAM, ~7 % slower encode
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:

@@ -129,6 +129,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
                menu="&Model", menu_group=1),
     ActionSpec("load_model", "&Load Model Now", "host.preload", None,
                "Load the model in the background so the first page starts sooner", menu="&Model", menu_group=2),
+    ActionSpec("download_model", "&Download Model…", "models.download", None,
+               "Download the model from Hugging Face (or a mirror), with resume", menu="&Model", menu_group=2),
     ActionSpec("open_models", "Open Model &Folder", "models.open_folder", None,
                "Open the folder PaperLens reads the model from", menu="&Model", menu_group=2),
     ActionSpec("about", "&About PaperLens", "about", menu="&Help"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -120,6 +121,9 @@ class SettingsDialog(QDialog):
         self.dpi.setToolTip(
             "Resolution PDF pages are rendered at; applies to documents opened after the change."
         )
+        self.low_memory = QCheckBox("Low memory (a Q8_0 copy of the projector, made once)")
+        self.low_memory.setChecked(settings.low_memory)
+        self.low_memory.setToolTip("About 270 MB less RAM for a little slower pages (about 7 % on a CPU).")
         self.device.currentIndexChanged.connect(self._device_changed)
         self._device_changed()
 
@@ -130,6 +134,7 @@ class SettingsDialog(QDialog):
         form.addRow("GPU layers:", self.gpu_layers)
         form.addRow("CPU threads:", self.threads)
         form.addRow("Render DPI:", self.dpi)
+        form.addRow("Memory:", self.low_memory)
         note = QLabel("Changing the model, mode or device reloads the model before the next run.")
         note.setWordWrap(True)
         note.setStyleSheet("color: gray;")
@@ -162,6 +167,7 @@ class SettingsDialog(QDialog):
         s.gpu_layers = self.gpu_layers.value()
         s.threads = self.threads.value()
         s.dpi = self.dpi.value()
+        s.low_memory = self.low_memory.isChecked()
         s.sync()
 
     def keyPressEvent(self, event) -> None:  # noqa: N802 (Qt's name)

@@ -35,6 +35,7 @@ class ModelBanner(QFrame):
     choose_folder = Signal()
     check_again = Signal()
     open_settings = Signal()
+    download = Signal()
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -47,6 +48,9 @@ class ModelBanner(QFrame):
         self.message.setTextFormat(Qt.TextFormat.RichText)
         self.message.setOpenExternalLinks(True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
+        self.download_button = QPushButton("Download Model…")
+        self.download_button.setToolTip("Download MiniCPM-V 4.6 (about 1.6 GB) from Hugging Face or a mirror")
+        self.download_button.clicked.connect(self.download)
         self.open_button = QPushButton("Open Model Folder")
         self.open_button.setToolTip(
             "Open the folder PaperLens reads the model from (it is created if missing)"
@@ -59,6 +63,7 @@ class ModelBanner(QFrame):
         self.check_button.clicked.connect(self.check_again)
         self.settings_button.clicked.connect(self.open_settings)
         buttons = QHBoxLayout()
+        buttons.addWidget(self.download_button)
         buttons.addWidget(self.open_button)
         buttons.addWidget(self.choose_button)
         buttons.addWidget(self.check_button)
@@ -83,18 +88,21 @@ class ModelBanner(QFrame):
                 f"{escape(official_url)}</a>."
             )
         where += (
-            "<br/>Use <i>Open Model Folder</i> to put the two files there, then press <i>Check Again</i>. "
+            "<br/><i>Download Model</i> gets them in one go; or use <i>Open Model Folder</i> to put the two files "
+            "there by hand, then press <i>Check Again</i>. "
             "PaperLens makes its 4x projector from the official one the first time it is used."
         )
         self.message.setText(linkify(message) + where)
         self.setStyleSheet("#modelBanner { background: palette(alternate-base); border: 1px solid #d4a017; }")
         self.open_button.show()
         self.choose_button.show()
+        self.download_button.show()
         self.show()
 
     def show_failure(self, message: str) -> None:
         """The model is there but could not be loaded (corrupt file, out of memory, ...): the reason, in a sentence."""
         self.kind = "failed"
+        self.download_button.setVisible("download" in message.lower() or "truncated" in message.lower())
         self.title.setText("<b>The model could not be loaded</b>")
         self.message.setText(linkify(message))
         self.setStyleSheet("#modelBanner { background: palette(alternate-base); border: 1px solid #c0392b; }")

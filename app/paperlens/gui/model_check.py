@@ -79,6 +79,9 @@ class ModelStatus(QObject):
         banner.open_folder.connect(self.open_folder)
         banner.choose_folder.connect(self.choose_folder)
         banner.check_again.connect(self.check_again)
+        banner.download.connect(self.download)
+        self.download_dialog: Any = None
+        self._load_after_check = False
         host.loading.connect(self._on_loading)
         host.engine_ready.connect(self._on_engine_ready)
         host.engine_failed.connect(self._on_engine_failed)
@@ -99,6 +102,9 @@ class ModelStatus(QObject):
         self._on_models(result.models)
         if result.complete and self._real_engine:
             self.host.preimport()
+        if result.complete and self._load_after_check:
+            self.host.preload()  # just downloaded: load it now, no restart
+        self._load_after_check = False
         if result.complete:
             if self.banner.kind == "missing":
                 self.banner.clear()
@@ -139,6 +145,24 @@ class ModelStatus(QObject):
             self.settings.model_dir = folder
             self.host.configure(self._engine_options())
             self.check_again()
+
+    @Slot()
+    def download(self) -> None:
+        """The Download Model dialog (one at a time); when the files are in place the model is loaded."""
+        from paperlens.gui.download_dialog import DownloadDialog
+
+        if self.download_dialog is not None and self.download_dialog.isVisible():
+            self.download_dialog.raise_()
+            return
+        self.download_dialog = DownloadDialog(self.settings, self.folder(), self.jobs, self._parent)
+        self.download_dialog.downloaded.connect(self._downloaded)
+        self.download_dialog.open()
+
+    @Slot(object)
+    def _downloaded(self, result) -> None:
+        self.status.showMessage("Model downloaded and verified.", 6000)
+        self._load_after_check = True
+        self.check_again()
 
     @Slot()
     def check_again(self) -> None:

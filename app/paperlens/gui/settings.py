@@ -81,6 +81,8 @@ class Settings:
     device = _Setting("model/device", DEFAULT_DEVICE, DEVICES)
     gpu_layers = _Setting("model/gpu_layers", -1)
     threads = _Setting("model/threads", 0)
+    low_memory = _Setting("model/low_memory", False)
+    hub_endpoint = _Setting("model/hub_endpoint", "")  # a mirror for downloads; "" = $HF_ENDPOINT or the hub
     dpi = _Setting("documents/dpi", 0)  # 0: let the core pick the DPI that fits the model's slices
     recent_files = _Setting("documents/recent", [])
     geometry = _Setting("window/geometry", QByteArray())
@@ -104,6 +106,7 @@ class Settings:
             threads=self.threads,
             n_ctx=n_ctx,
             max_tokens=max_tokens,
+            low_memory=self.low_memory,
         )
 
     def add_recent(self, path: str) -> list[str]:

@@ -70,6 +70,7 @@ class EngineConfig:
     repetition_guard: bool = True
     suppress_eos: bool = False  # for the synthetic twin: keep runs at max_tokens (benchmarks)
     page_states: int = 3  # encoded pages kept for follow-up questions
+    low_memory: bool = False  # use the mode's Q8_0 projector (derived from the full one on first use)
 
     @classmethod
     def from_options(cls, options: EngineOptions) -> EngineConfig:
@@ -81,6 +82,7 @@ class EngineConfig:
             n_threads=options.threads or None,
             n_ctx=options.n_ctx,
             max_tokens=options.max_tokens,
+            low_memory=options.low_memory,
         )
 
 
@@ -134,7 +136,7 @@ class LlamaEngine(VisionEngine):
 
     @property
     def identity(self) -> str:
-        return self.models.identity(self.config.mode)
+        return self.models.identity(self.config.mode, self.config.low_memory)
 
     @property
     def context_tokens(self) -> int:
@@ -147,7 +149,7 @@ class LlamaEngine(VisionEngine):
 
     def preflight(self) -> None:
         """No model at all, or none for this mode: say so before any page is rendered (derives 4x if needed)."""
-        self.models.require(self.config.mode)
+        self.models.require(self.config.mode, self.config.low_memory)
 
     def _resolve_device(self) -> str:
         dev = self.config.device
@@ -168,7 +170,7 @@ class LlamaEngine(VisionEngine):
         if self.loaded:
             return
         t0 = time.perf_counter()
-        text, projector = self.models.require(self.config.mode)
+        text, projector = self.models.require(self.config.mode, self.config.low_memory)
         self._check_files(text, projector)
         self._check_memory(text, projector)
         device = self._resolve_device()
