@@ -37,7 +37,16 @@ def to_json_data(doc: DocumentResult) -> dict:
         "stats": document_stats(doc),
         "pages": [p.to_dict() for p in doc.pages],
         "markdown": render_markdown(doc),
-        "tables": [{"page": t.page, "index": t.index, **t.table.to_dict()} for t in document_tables(doc)],
+        "tables": [
+            {
+                "page": t.page,
+                "index": t.index,
+                "pages": t.pages,
+                "row_pages": t.row_pages,
+                **t.table.to_dict(),
+            }
+            for t in document_tables(doc)
+        ],
     }
 
 
