@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from enum import Enum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 
 class Finish(str, Enum):
@@ -142,6 +146,9 @@ class DocumentResult:
     source: str
     pages: list[PageResult] = field(default_factory=list)
     title: str = ""
+    # page number -> the image the model read, for exports that draw the page (searchable PDF) when `source` is not
+    # a file they can open again (a camera capture); never saved
+    page_images: dict[int, Image.Image] | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict:
         return {"source": self.source, "title": self.title, "pages": [p.to_dict() for p in self.pages]}

@@ -1,4 +1,4 @@
-"""Results out: a parsed document written as Markdown, HTML, plain text, JSON, CSV, XLSX or Word.
+"""Results out: a parsed document written as Markdown, HTML, plain text, JSON, CSV, XLSX, Word or searchable PDF.
 
 Each format is one module here that registers itself in `registry` (see its docstring for adding one); this module
 imports them all, so `import paperlens.core.results.export` gives the complete list. `export` writes files through
@@ -20,6 +20,7 @@ from paperlens.core.results.export import text  # noqa: F401
 from paperlens.core.results.export import docx  # noqa: F401
 from paperlens.core.results.export import xlsx  # noqa: F401
 from paperlens.core.results.export import csv  # noqa: F401
+from paperlens.core.results.export import pdf  # noqa: F401
 
 # isort: on
 from paperlens.core.errors import ExportError
