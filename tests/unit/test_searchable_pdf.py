@@ -187,3 +187,25 @@ def test_alignment_wraps_a_long_line_and_falls_back_to_spreading() -> None:
 
 def test_find_lines_on_a_blank_page_finds_nothing() -> None:
     assert find_lines(Image.new("RGB", (400, 600), "white")) == []
+
+
+def test_a_rotated_page_gets_its_text_over_the_lines_as_shown(tmp_path) -> None:
+    # GIVEN a scanned page stored sideways and shown turned (/Rotate)
+    vector, lines = true_page(seed=4, n=10)
+    pix = pymupdf.open(stream=vector)[0].get_pixmap(dpi=150)
+    pdf = pymupdf.open()
+    pg = pdf.new_page(width=842, height=595)
+    pg.insert_image(pg.rect, pixmap=pix, rotate=90)
+    pg.set_rotation(270)
+    path = tmp_path / "rotated.pdf"
+    pdf.save(path)
+    shown = pymupdf.open(path)[0].get_pixmap(dpi=72)
+    found = find_lines(Image.frombytes("RGB", (shown.width, shown.height), shown.samples))
+    assert len(found) == len(lines)
+    # WHEN exported
+    (out,) = export.export(one_page_doc(path, "\n".join(t for t, _ in lines)), "pdf", tmp_path / "out.pdf")
+    page = pymupdf.open(out)[0]
+    # THEN each line's words are found over the line as the page shows it
+    for (text, _), box in zip(lines, found, strict=True):
+        hits = [h * page.rotation_matrix for h in page.search_for(" ".join(text.split()[:3]))]
+        assert any(abs(h.y0 - box.y0) < 4 and abs(h.x0 - box.x0) < 4 for h in hits), text

@@ -355,6 +355,7 @@ def add_text_layer(page: pymupdf.Page, placed: list[tuple[str, Box]], fonts: _Fo
     import pymupdf
 
     derotate = page.derotation_matrix  # boxes are in the page as shown; the content stream is unrotated
+    turn = pymupdf.Matrix(page.rotation)  # the stretch runs along the line as shown, not along unrotated x
     for text, box in placed:
         if not text.strip() or box.width <= 0 or box.height <= 0:
             continue
@@ -371,7 +372,7 @@ def add_text_layer(page: pymupdf.Page, placed: list[tuple[str, Box]], fonts: _Fo
             fontname=name,
             render_mode=3,
             rotate=page.rotation,
-            morph=(base, pymupdf.Matrix(box.width / natural, 1)),
+            morph=(base, ~turn * pymupdf.Matrix(box.width / natural, 1) * turn),
         )
 
 
