@@ -48,7 +48,7 @@ def no_leftovers(folder: Path) -> list[str]:
 
 # --- the formats, read back ------------------------------------------------------------------------------------------
 def test_formats_are_the_issue_list() -> None:
-    assert {f.name for f in export.formats()} == {"md", "json", "html", "txt", "docx", "xlsx", "csv"}
+    assert {f.name for f in export.formats()} == {"md", "json", "html", "txt", "docx", "xlsx", "csv", "pdf"}
 
 
 def test_markdown_one_file_with_page_markers(doc, tmp_path) -> None:
@@ -304,8 +304,9 @@ def test_render_is_text_only_and_formats_are_normalised(doc) -> None:
     assert json.loads(export.render(doc, "json"))["title"] == "Quarterly report"
     with pytest.raises(ExportError, match="is a file"):
         export.render(doc, "docx")
-    with pytest.raises(ExportError, match="cannot export to 'pdf'"):
-        export.normalize_format("pdf")
+    with pytest.raises(ExportError, match="cannot export to 'odt'"):
+        export.normalize_format("odt")
+    assert export.normalize_format(".PDF") == "pdf"
     assert export.guess_format("a/b.HTM") == "html" and export.guess_format("x") is None
 
 

@@ -44,6 +44,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--no-cache", action="store_true", help="run the model even for pages parsed before")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    p.add_argument(
+        "--no-merge-tables",
+        action="store_true",
+        help="keep a table continued on the next page as one per page",
+    )
     model_options(p)
     document_options(p)
 
@@ -154,14 +159,14 @@ def run_one(args: argparse.Namespace) -> int:
         )
         return EXIT_CANCELLED
     if args.output:
-        written = export.export(result, fmt, Path(args.output))
+        written = export.export(result, fmt, Path(args.output), merge_tables=not args.no_merge_tables)
         if not quiet:
             print(
                 f"wrote {', '.join(str(p) for p in written)} in {time.perf_counter() - t0:.1f}s",
                 file=sys.stderr,
             )
     else:
-        sys.stdout.write(export.to_json(result) if fmt == "json" else export.render(result, fmt))
+        sys.stdout.write(export.render(result, fmt, merge_tables=not args.no_merge_tables))
         sys.stdout.write("\n")
         sys.stdout.flush()
     failed = [p for p in result.pages if not p.ok]

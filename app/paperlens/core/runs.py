@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from enum import Enum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 
 class Finish(str, Enum):
@@ -155,6 +159,10 @@ class DocumentResult:
             return []
         have = {p.page for p in self.pages}
         return [n for n in range(1, self.page_count + 1) if n not in have]
+
+    # page number -> the image the model read, for exports that draw the page (searchable PDF) when `source` is not
+    # a file they can open again (a camera capture); never saved
+    page_images: dict[int, Image.Image] | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict:
         return {"source": self.source, "title": self.title, "pages": [p.to_dict() for p in self.pages]}

@@ -61,9 +61,16 @@ class _List:
     tight: bool
 
 
-def markdown_blocks(markdown: str) -> list[Block]:
-    """The page's Markdown as blocks, in reading order."""
-    return _Walker().walk(parse_blocks(markdown))
+def markdown_blocks(markdown: str, *, keep_line_breaks: bool = False) -> list[Block]:
+    """The page's Markdown as blocks, in reading order. `keep_line_breaks`: a line break inside a paragraph stays a
+    line break (as if hard) instead of a space; the searchable PDF lays out the model's lines as it wrote them."""
+    tokens = parse_blocks(markdown)
+    if keep_line_breaks:
+        for tok in tokens:
+            for child in tok.children or []:
+                if child.type == "softbreak":
+                    child.type = "hardbreak"
+    return _Walker().walk(tokens)
 
 
 class _Walker:

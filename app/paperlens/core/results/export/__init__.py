@@ -1,4 +1,4 @@
-"""Results out: a parsed document written as Markdown, HTML, plain text, JSON, CSV, XLSX or Word.
+"""Results out: a parsed document written as Markdown, HTML, plain text, JSON, CSV, XLSX, Word or searchable PDF.
 
 Each format is one module here that registers itself in `registry` (see its docstring for adding one); this module
 imports them all, so `import paperlens.core.results.export` gives the complete list. `export` writes files through
@@ -20,6 +20,7 @@ from paperlens.core.results.export import text  # noqa: F401
 from paperlens.core.results.export import docx  # noqa: F401
 from paperlens.core.results.export import xlsx  # noqa: F401
 from paperlens.core.results.export import csv  # noqa: F401
+from paperlens.core.results.export import pdf  # noqa: F401
 
 # isort: on
 from paperlens.core.errors import ExportError
@@ -44,6 +45,7 @@ from paperlens.core.results.export.shared import (
     document_tables,
     no_tables_error,
     spreadsheet_text,
+    table_merging,
 )
 from paperlens.core.results.export.text import render_text, table_to_text
 from paperlens.core.runs import DocumentResult
@@ -70,6 +72,7 @@ __all__ = [
     "render_markdown",
     "render_text",
     "sanitize_html",
+    "table_merging",
     "table_to_text",
     "to_json",
     "to_json_data",
@@ -78,31 +81,34 @@ __all__ = [
 ]
 
 
-def render(doc: DocumentResult, fmt: str) -> str:
-    """A text format (md, json, html, txt) as a string, e.g. for stdout."""
+def render(doc: DocumentResult, fmt: str, *, merge_tables: bool = True) -> str:
+    """A text format (md, json, html, txt) as a string, e.g. for stdout. `merge_tables`: as for `export`."""
     spec = get(fmt)
     if spec.render is None:
         raise ExportError(
             f"The {spec.name} format is a file, not text.",
             hint=f"Give it a file name, such as OUT{spec.extension}.",
         )
-    return spec.render(doc)
+    with table_merging(merge_tables):
+        return spec.render(doc)
 
 
-def export(doc: DocumentResult, fmt: str, out_path: Path | str) -> list[Path]:
+def export(doc: DocumentResult, fmt: str, out_path: Path | str, *, merge_tables: bool = True) -> list[Path]:
     """Writes `doc` in format `fmt` to `out_path` and returns the files written.
 
     `out_path` is a file name, or an existing folder, in which case the file is named after the document
     (`<title>.<ext>`). CSV writes one file per table, named as `csv_paths` says. XLSX and CSV need at least one table.
     Raises `ExportError` with a sentence for the user; on any error no file is left half-written.
+    `merge_tables=False` keeps a table that continues on the next page as one table per page (see `tables.merge`).
     """
     spec = get(fmt)
     out = Path(out_path).expanduser()
     with contextlib.suppress(OSError):  # a name the system rejects is reported by files.check_target
         if out.is_dir():
             out = out / f"{safe_stem(doc_title(doc))}{spec.extension}"
-    if spec.needs_tables and not document_tables(doc):
-        raise no_tables_error(doc, spec.name)
-    files = spec.files(doc, out)
+    with table_merging(merge_tables):
+        if spec.needs_tables and not document_tables(doc):
+            raise no_tables_error(doc, spec.name)
+        files = spec.files(doc, out)
     write_atomically(files)
     return [p for p, _ in files]

@@ -8,7 +8,14 @@ from pathlib import Path
 from paperlens.core.results.blocks import Block, Run, markdown_blocks
 from paperlens.core.results.export.files import check_target
 from paperlens.core.results.export.registry import ExportFormat, register
-from paperlens.core.results.export.shared import doc_title, missing_note, skip_note, stop_reason, xml_safe
+from paperlens.core.results.export.shared import (
+    doc_title,
+    missing_note,
+    skip_note,
+    stop_reason,
+    table_plan,
+    xml_safe,
+)
 from paperlens.core.results.tables import Table
 from paperlens.core.runs import DocumentResult
 
@@ -27,6 +34,7 @@ def docx_bytes(doc: DocumentResult) -> bytes:
     missing = missing_note(doc)
     if missing:
         writer.note(missing)
+    plan = table_plan(doc)  # a table continued on the next page is drawn once, whole, where it starts
     for i, page in enumerate(doc.pages):
         if i:
             document.add_page_break()
@@ -38,7 +46,13 @@ def docx_bytes(doc: DocumentResult) -> bytes:
             continue
         if page.edited:
             writer.note(f"Page {page.page} was edited by hand.")
+        k = 0
         for block in markdown_blocks(page.markdown):
+            if block.kind == "table" and block.table is not None:
+                k += 1
+                block.table = plan.get((page.page, k), block.table)
+                if block.table is None:
+                    continue
             writer.block(block)
         reason = stop_reason(page)
         if reason:

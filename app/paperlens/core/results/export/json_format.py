@@ -40,7 +40,16 @@ def to_json_data(doc: DocumentResult) -> dict:
         "stats": document_stats(doc),
         "pages": [p.to_dict() for p in doc.pages],
         "markdown": render_markdown(doc),
-        "tables": [{"page": t.page, "index": t.index, **t.table.to_dict()} for t in document_tables(doc)],
+        "tables": [
+            {
+                "page": t.page,
+                "index": t.index,
+                "pages": t.pages,
+                "row_pages": t.row_pages,
+                **t.table.to_dict(),
+            }
+            for t in document_tables(doc)
+        ],
         # added after version 1, without changing what was there: a partly parsed document's unparsed pages
         "page_count": doc.page_count,
         "missing_pages": doc.missing_pages(),

@@ -2,43 +2,97 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import unicodedata
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from paperlens.core.errors import ExportError
 from paperlens.core.names import printable
-from paperlens.core.results.tables import Table, extract_tables
+from paperlens.core.results.tables import Table
+from paperlens.core.results.tables.merge import PlacedTable, merge_across_pages, page_tables
 from paperlens.core.runs import DocumentResult, PageResult, missing_pages_note
 
 
 @dataclass
 class PageTable:
-    """A table with where it came from: the page and its 1-based index on that page."""
+    """A table with where it came from: the page and its 1-based index on that page.
+
+    A table joined across pages (see `tables.merge`) keeps the page and index of its first piece; `row_pages` says
+    which page each row came from and `pages` which pages it spans.
+    """
 
     page: int
     index: int
     table: Table
+    row_pages: list[int] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.row_pages:
+            self.row_pages = [self.page] * self.table.n_rows
+
+    @property
+    def pages(self) -> list[int]:
+        return sorted(set(self.row_pages)) or [self.page]
 
     @property
     def name(self) -> str:
+        pages = self.pages
+        if len(pages) > 1:
+            return f"Pages {pages[0]}-{pages[-1]} Table {self.index}"
         return f"Page {self.page} Table {self.index}"
 
 
-def document_tables(doc: DocumentResult) -> list[PageTable]:
-    """Every table of every page that produced text (failed pages have none), in page order.
+# Whether exports join a table continued on the next page to the one it continues (`export(..., merge_tables=)`
+# sets it for one export; the writers' signature stays (doc, path)).
+_MERGE_TABLES: ContextVar[bool] = ContextVar("paperlens_merge_tables", default=True)
 
-    Tables come from `tables.extract_tables`, the same code the table view uses, so what the user sees in the window
-    is what a spreadsheet gets.
-    """
-    out = []
+
+@contextlib.contextmanager
+def table_merging(on: bool) -> Iterator[None]:
+    """Within the block, `document_tables` (and so every export) joins tables across pages only when `on`."""
+    token = _MERGE_TABLES.set(on)
+    try:
+        yield
+    finally:
+        _MERGE_TABLES.reset(token)
+
+
+def placed_tables(doc: DocumentResult, merge: bool | None = None) -> list[PlacedTable]:
+    """Every table of every page that produced text, in page order, joined across pages unless `merge` is False
+    (None: the current `table_merging` setting, on by default)."""
+    out: list[PlacedTable] = []
     for page in doc.pages:
         if page.error or not page.markdown:
             continue
-        for k, table in enumerate(extract_tables(page.markdown), 1):
-            out.append(PageTable(page.page, k, table))
+        out.extend(page_tables(page.page, page.markdown))
+    if _MERGE_TABLES.get() if merge is None else merge:
+        out = merge_across_pages(out)
     return out
+
+
+def document_tables(doc: DocumentResult, merge: bool | None = None) -> list[PageTable]:
+    """Every table of every page that produced text (failed pages have none), in page order; a table that goes on
+    at the top of the next page is given once, joined (see `tables.merge`), unless `merge` is False.
+
+    Tables come from `tables.parse_blocks`, the same code the table view uses, so what the user sees in the window
+    is what a spreadsheet gets.
+    """
+    return [PageTable(t.page, t.index, t.table, list(t.row_pages)) for t in placed_tables(doc, merge)]
+
+
+def table_plan(doc: DocumentResult, merge: bool | None = None) -> dict[tuple[int, int], Table | None]:
+    """For writers that walk the pages (Word): (page, index on page) -> the table to draw there, or None where the
+    table was drawn already as the continuation of one on an earlier page."""
+    plan: dict[tuple[int, int], Table | None] = {}
+    for t in placed_tables(doc, merge):
+        plan[(t.page, t.index)] = t.table
+        for page in t.pieces[1:]:
+            plan[(page, 1)] = None  # a continuation is always the first table of its page
+    return plan
 
 
 def skip_note(page: PageResult) -> str | None:
