@@ -94,9 +94,11 @@ def make_sample() -> None:
     for r, row in enumerate(rows):
         y = y0 + r * row_h
         if r == 0:
-            page.draw_rect(pymupdf.Rect(x0, y, x0 + sum(widths), y + row_h), color=None, fill=(0.88, 0.91, 0.95))
+            page.draw_rect(
+                pymupdf.Rect(x0, y, x0 + sum(widths), y + row_h), color=None, fill=(0.88, 0.91, 0.95)
+            )
         x = x0
-        for c, (cell, w) in enumerate(zip(row, widths)):
+        for c, (cell, w) in enumerate(zip(row, widths, strict=True)):
             bold = r == 0 or r == len(rows) - 1
             font = "hebo" if bold else "helv"
             right = c >= 2  # numbers align right
@@ -118,7 +120,9 @@ def make_sample() -> None:
         "manager.</p>",
     )
     doc.subset_fonts()
-    doc.set_metadata({"title": "PaperLens sample", "author": "PaperLens", "creator": "scripts/make_resources.py"})
+    doc.set_metadata(
+        {"title": "PaperLens sample", "author": "PaperLens", "creator": "scripts/make_resources.py"}
+    )
     doc.save(PACKAGE_RESOURCES / "sample.pdf", garbage=4, deflate=True, no_new_id=True)
 
 
