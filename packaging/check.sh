@@ -63,7 +63,7 @@ wm=$!
 trap 'kill $wm $xvfb 2>/dev/null || true' EXIT
 sleep 0.5  # openbox takes the screen
 start=$(date +%s.%N)
-(cd "$home" && env -i PATH=/usr/bin:/bin HOME="$home" DISPLAY="$display" paperlens "$sample" >"$out/window.log" 2>&1) &
+(cd "$home" && exec env -i PATH=/usr/bin:/bin HOME="$home" DISPLAY="$display" paperlens "$sample" >"$out/window.log" 2>&1) &
 app=$!
 win=""
 for _ in $(seq 300); do
@@ -81,7 +81,9 @@ echo "screenshot: $out/window.png"
 # a second launch hands its file to this window and exits 0 (single instance)
 (cd "$home" && env -i PATH=/usr/bin:/bin HOME="$home" DISPLAY="$display" timeout 30 paperlens "$sample") \
   && echo "second launch handed its file over and exited 0" || fail "second launch failed"
-DISPLAY=$display xdotool windowclose "$win" 2>/dev/null || kill -INT $app
+kill -INT $app  # the app closes its window the normal way on Ctrl-C (cancel, wait for the model thread)
+for _ in $(seq 300); do kill -0 $app 2>/dev/null || break; sleep 0.1; done
+kill -0 $app 2>/dev/null && { kill -KILL $app; fail "the window did not close on SIGINT"; }
 wait $app || true
 
 step "sizes"
