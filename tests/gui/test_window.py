@@ -471,3 +471,11 @@ def test_password_dialog_shows_why_the_last_password_failed(qtbot):
     assert first.reason.isHidden() and not again.reason.isHidden()
     again.edit.setText("pw")
     assert again.password == "pw"
+
+
+def test_start_panel_opens_the_sample_document(window, qtbot):
+    # GIVEN a first-time user's empty window WHEN they follow "Open the sample document" THEN the report opens
+    window.empty.sample_requested.emit()
+    qtbot.waitUntil(lambda: len(window.sessions) == 1)
+    (session,) = window.sessions.values()
+    assert session.page_count == 1

@@ -13,12 +13,16 @@ import signal
 import sys
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QColor, QGuiApplication, QPalette
+from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 
 from paperlens import APP_NAME
+from paperlens.resources import ICON_SVG
 
 log = logging.getLogger(__name__)
+
+# Names the .desktop entry, the AppStream file and the icon (resources/linux): Wayland matches windows to entries by it.
+DESKTOP_ID = "app.paperlens.PaperLens"
 
 
 def dark_palette() -> QPalette:
@@ -76,8 +80,9 @@ def make_app(argv: list[str] | None = None) -> QApplication:
     QApplication.setOrganizationDomain("paperlens.app")
     QApplication.setApplicationName(APP_NAME)
     QApplication.setApplicationDisplayName(APP_NAME)
-    QGuiApplication.setDesktopFileName("paperlens")
+    QGuiApplication.setDesktopFileName(DESKTOP_ID)
     app = QApplication.instance() or QApplication(list(argv or [APP_NAME]))
+    app.setWindowIcon(QIcon(str(ICON_SVG)))
     app.setStyle("Fusion")
     apply_palette(app)
     hints = QGuiApplication.styleHints()
@@ -86,17 +91,31 @@ def make_app(argv: list[str] | None = None) -> QApplication:
     return app
 
 
-def run_app(argv: list[str] | None = None) -> int:
-    """Open the window (and any files named after the program name); returns the exit code."""
-    from paperlens.gui.main_window import MainWindow
+def run_app(argv: list[str] | None = None, files: list[str] | None = None) -> int:
+    """Open the window with `files` (or any paths named after the program name in `argv`); returns the exit code.
+
+    If a PaperLens window is already running for this user, the files go to it and this returns 0 at once
+    (`gui/single_instance.py`); PAPERLENS_NEW_INSTANCE=1 always opens a window of its own.
+    """
+    from paperlens.gui.single_instance import InstanceServer, hand_over
 
     argv = list(argv or sys.argv[:1])
-    app = make_app(argv)
+    paths = [os.path.abspath(p) for p in (files if files is not None else argv[1:]) if p]
+    single = not os.environ.get("PAPERLENS_NEW_INSTANCE")
+    if single and hand_over(paths):
+        log.info("handed %d file(s) to the running PaperLens window", len(paths))
+        return 0
+
+    from paperlens.gui.main_window import MainWindow
+
+    app = make_app(argv[:1])
     window = MainWindow()
     window.show()
-    paths = [a for a in argv[1:] if not a.startswith("-")]
     if paths:
         QTimer.singleShot(0, lambda: window.open_paths(paths))
+    server = InstanceServer(lambda handed: bring_forward(window, handed), parent=window)
+    if single:
+        server.listen()
 
     # Ctrl-C in the terminal closes the window the normal way (cancel, wait for the model thread) instead of being
     # swallowed while Qt's loop runs C++ code; the idle timer gives Python a moment to see the signal.
@@ -104,8 +123,10 @@ def run_app(argv: list[str] | None = None) -> int:
     tick = QTimer()
     tick.start(250)
     tick.timeout.connect(lambda: None)
+    QTimer.singleShot(0, lambda: log.debug("the window is up"))  # runs once the event loop does
 
     code = app.exec()
+    server.close()
     if window.host.running:
         # llama.cpp did not return within the shutdown limit: leave now rather than hang or abort in Qt's cleanup.
         log.warning("the model thread is still busy; exiting without waiting for it")
@@ -113,3 +134,15 @@ def run_app(argv: list[str] | None = None) -> int:
         sys.stderr.flush()
         os._exit(code)
     return code
+
+
+def bring_forward(window, files: list[str]) -> None:
+    """Another launch's files: open them as if dropped, and show the window above the others."""
+    if files:
+        opened = window.open_paths(files)
+        log.info("opened %d document(s) from another launch", len(opened))
+    if window.isMinimized():
+        window.showNormal()
+    window.show()
+    window.raise_()
+    window.activateWindow()

@@ -32,6 +32,7 @@ from paperlens.gui.jobs import qimage_to_pil
 from paperlens.gui.notice import NoticeBar
 from paperlens.gui.settings import Settings
 from paperlens.gui.start_panel import StartPanel
+from paperlens.resources import SAMPLE_PDF
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,7 @@ class Opener(QObject):
         self.recent_menu = QMenu("Open &Recent", parent)
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         start_panel.recent_chosen.connect(self.open_recent)
+        start_panel.sample_requested.connect(self.open_sample)
 
     def open_dialog(self) -> None:
         suffixes = " ".join(f"*{s}" for s in sorted(DOCUMENT_SUFFIXES | IMAGE_SUFFIXES))
@@ -79,6 +81,10 @@ class Opener(QObject):
         )
         if paths:
             self.open_paths(paths)
+
+    def open_sample(self) -> list[DocumentSession]:
+        """The sample report (package data), for a first-time user with nothing to try PaperLens on."""
+        return self.open_paths([SAMPLE_PDF])
 
     def open_paths(self, paths: list[str | Path]) -> list[DocumentSession]:
         """Open files and folders; each that fails shows its reason and the others (and open documents) stay."""

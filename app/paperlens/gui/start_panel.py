@@ -25,6 +25,7 @@ class StartPanel(QWidget):
     camera_requested = Signal()
     paste_requested = Signal()
     recent_chosen = Signal(str)
+    sample_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -48,6 +49,10 @@ class StartPanel(QWidget):
             b.setMinimumWidth(120)
             buttons.addWidget(b)
         buttons.addStretch(1)
+        # A first-time user has nothing to try it on: a one-page report with a table (app/paperlens/resources).
+        self.sample_link = QLabel('<a href="sample">Open the sample document</a> to see what PaperLens does')
+        self.sample_link.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.sample_link.linkActivated.connect(lambda _link: self.sample_requested.emit())
         self.recent_label = QLabel("<b>Recent documents</b>")
         self.recent_list = QListWidget()
         self.recent_list.setMaximumWidth(640)
@@ -68,6 +73,8 @@ class StartPanel(QWidget):
         layout.addWidget(hint)
         layout.addSpacing(12)
         layout.addLayout(buttons)
+        layout.addSpacing(8)
+        layout.addWidget(self.sample_link)
         layout.addSpacing(24)
         layout.addLayout(recent_row)
         layout.addStretch(3)
