@@ -334,6 +334,24 @@ def test_document_question_answers_from_parsed_text_and_names_the_pages(qtbot, w
     assert "From pages 1 and 2" in window.ask.transcript.toPlainText()
 
 
+def test_a_document_question_past_the_context_says_the_answer_may_be_incomplete(qtbot, make_window):
+    from tests.gui.fakes import FakeEngineFactory
+
+    # GIVEN three parsed pages whose text together is far more than the context holds
+    window = make_window(FakeEngineFactory(markdown=[f"Page {n} text " + "word " * 2500 for n in (1, 2, 3)]))
+    s = window.open_image(page_image("one"), "Doc")
+    window.add_captured_pages([page_image("two"), page_image("three")])
+    window.parse_all_pages()
+    wait_idle(qtbot, window)
+    # WHEN the whole document is asked about
+    window.ask_question("What does page 2 say?", "document")
+    wait_idle(qtbot, window)
+    # THEN the answer is drawn from the pages that fit, and says it may be incomplete
+    turn = s.chat("document", None)[0]
+    assert turn.error is None and 0 < len(turn.pages_used) < 3 and turn.pages_with_text == 3
+    assert "may be incomplete" in window.ask.transcript.toPlainText()
+
+
 def test_document_question_with_nothing_to_read_says_so(qtbot, window):
     s = window.open_image(page_image(), "Doc")
     window.ask_question("Anything?", "document")

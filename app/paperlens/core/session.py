@@ -62,6 +62,7 @@ class ChatTurn:
     finish: Finish | None = None
     error: str | None = None
     stats: RunStats | None = None
+    pages_with_text: int = 0  # a whole-document answer drawn from fewer pages than this may be incomplete
 
 
 @dataclass

@@ -42,6 +42,10 @@ def turn_footer(turn: ChatTurn) -> str:
         bits.append(
             ("From " if turn.scope == ChatScope.DOCUMENT else "About ") + pages_phrase(turn.pages_used)
         )
+    if turn.scope == ChatScope.DOCUMENT and len(turn.pages_used) < turn.pages_with_text:
+        bits.append(
+            f"may be incomplete: {len(turn.pages_used)} of {turn.pages_with_text} pages fit, chosen by the question's words"
+        )
     if turn.finish is not None and turn.finish.note:
         bits.append(turn.finish.note)
     if turn.stats is not None and turn.finish is not None:

@@ -277,6 +277,7 @@ class Documents(QObject):
             if outcome.cancelled and turn.finish != Finish.CANCELLED and not outcome.error:
                 turn.finish = Finish.CANCELLED
             turn.pages_used = list(outcome.pages_used)
+            turn.pages_with_text = outcome.pages_with_text
         return job, s, cleared
 
     # results kept from earlier sessions

@@ -28,15 +28,15 @@ from PySide6.QtWidgets import (
 
 from paperlens import APP_NAME
 from paperlens.core.page import Page
-from paperlens.core.runs import PageResult
 from paperlens.core.session import ChatScope, DocumentSession
 from paperlens.gui.actions import Actions, UiState
 from paperlens.gui.dialogs import SettingsDialog, confirm_replace_edit
 from paperlens.gui.document_view import TAB_ASK, TAB_MARKDOWN, TAB_TABLES, DocumentView
-from paperlens.gui.documents import Documents, JobKind, parse_summary, restore_summary, result_info
+from paperlens.gui.documents import Documents, restore_summary, result_info
 from paperlens.gui.export_dialog import Exporter
 from paperlens.gui.firstrun import ModelBanner
 from paperlens.gui.flattened_pages import FlattenedPages
+from paperlens.gui.job_events import JobEvents
 from paperlens.gui.jobs import JobRunner
 from paperlens.gui.model_check import ModelCheck, ModelStatus, default_model_check
 from paperlens.gui.notice import NoticeBar
@@ -45,7 +45,7 @@ from paperlens.gui.page_cache import PageCache
 from paperlens.gui.settings import Settings
 from paperlens.gui.start_panel import StartPanel
 from paperlens.gui.statusbar import StatusBar
-from paperlens.gui.worker import EngineFactory, JobOutcome, LibraryFactory, ModelHost, real_engine_factory
+from paperlens.gui.worker import EngineFactory, LibraryFactory, ModelHost, real_engine_factory
 
 SHUTDOWN_TIMEOUT_MS = 10_000
 
@@ -188,14 +188,8 @@ class MainWindow(QMainWindow):
         self.empty.paste_requested.connect(self.paste)
         self.status.mode_chosen.connect(self._mode_chosen)
         self.documents.restored.connect(self._restored)
-        h = self.host
-        h.page_started.connect(self._on_page_started)
-        h.page_done.connect(self._on_page_done)
-        h.progress.connect(self._on_progress)
-        h.finished.connect(self._on_job_finished)
-        h.text.connect(self._on_text)
-        h.busy_changed.connect(self._on_busy_changed)
-        h.library_ready.connect(self._on_library_ready)
+        self.job_events = JobEvents(self)
+        self.host.library_ready.connect(self._on_library_ready)
 
     # ------------------------------------------------------------------------------------------------------------------
     # state helpers
@@ -491,74 +485,6 @@ class MainWindow(QMainWindow):
         if self.host.busy:
             self.host.cancel()
             self.status.showMessage("Stopping… what the model wrote so far is kept.", 5000)
-
-    # host signals
-    @Slot(int, int)
-    def _on_page_started(self, job: int, page: int) -> None:
-        s = self.documents.page_started(job, page)
-        if s is None:
-            return
-        self.view.mark_page(s, page)
-        if self.documents.follow_job == job and s is self.current and s.current_page != page:
-            self.select_page(page)
-        elif s is self.current and s.current_page == page:
-            self.view.refresh_markdown()
-
-    @Slot(int, int, str)
-    def _on_text(self, job_id: int, page: int, text: str) -> None:
-        job, s = self.documents.add_text(job_id, page, text)
-        if s is None or job is None:
-            return
-        if job.kind is JobKind.PARSE:
-            if s is self.current and s.current_page == page:
-                self.view.refresh_markdown()
-                if self.right_tabs.currentIndex() == TAB_TABLES:
-                    self.view.tables_dirty = True
-        elif job.turn is not None and s is self.current and self.right_tabs.currentIndex() == TAB_ASK:
-            self.view.refresh_ask()
-
-    @Slot(int, object)
-    def _on_page_done(self, job: int, result: PageResult) -> None:
-        s = self.documents.page_done(job, result)
-        if s is None:
-            return
-        self.view.mark_page(s, result.page)
-        if s is self.current and s.current_page == result.page:
-            self.view.refresh_markdown()
-            self.view.tables_dirty = True
-            if self.right_tabs.currentIndex() == TAB_TABLES:
-                self.view.refresh_tables()
-        self._update_actions()
-
-    @Slot(int, object)
-    def _on_progress(self, _job: int, p) -> None:
-        self.status.show_progress(p)
-
-    @Slot()
-    def _on_busy_changed(self) -> None:
-        self.status.set_busy(self.host.busy)
-        self._update_actions()
-
-    @Slot(object)
-    def _on_job_finished(self, outcome: JobOutcome) -> None:
-        job, s, cleared = self.documents.job_finished(outcome)
-        if job is None:
-            return
-        if job.kind is JobKind.PARSE:
-            if s is not None:
-                for n in cleared:
-                    self.view.mark_page(s, n)
-                if s is self.current:
-                    self.view.refresh_markdown()
-            self.status.showMessage(parse_summary(outcome), 8000)
-            if (
-                outcome.error and outcome.error != self.models.engine_failure
-            ):  # a load failure is in the banner
-                self.notice.show_error(outcome.error)
-        elif job.turn is not None and s is self.current:
-            self.view.refresh_ask()
-        self.exporter.job_finished(outcome)  # an export waiting for these pages
-        self._update_actions()
 
     # ------------------------------------------------------------------------------------------------------------------
     # settings, mode, export, camera

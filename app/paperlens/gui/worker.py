@@ -74,6 +74,9 @@ class JobOutcome:
     error: str | None = None
     result: Any = None
     pages_used: list[int] = field(default_factory=list)
+    pages_with_text: int = (
+        0  # whole-document answers: the pages that had text (more than pages_used: incomplete)
+    )
     elapsed_s: float = 0.0
     request: Any = None
 
@@ -197,6 +200,7 @@ class AskRequest(Job):
             )
             outcome.result = answer.result
             outcome.pages_used = list(answer.pages_used)
+            outcome.pages_with_text = answer.pages_with_text
         self._store_answer(worker, engine, outcome)
 
     def _store_answer(self, worker: ModelWorker, engine: VisionEngine, outcome: JobOutcome) -> None:
