@@ -338,7 +338,8 @@ def test_a_document_question_past_the_context_says_the_answer_may_be_incomplete(
     from tests.gui.fakes import FakeEngineFactory
 
     # GIVEN three parsed pages whose text together is far more than the context holds
-    window = make_window(FakeEngineFactory(markdown=[f"Page {n} text " + "word " * 2500 for n in (1, 2, 3)]))
+    pages = [f"Page {n} text " + "word " * 2500 for n in (1, 2, 3)]
+    window = make_window(FakeEngineFactory(markdown=pages, delay=0))
     s = window.open_image(page_image("one"), "Doc")
     window.add_captured_pages([page_image("two"), page_image("three")])
     window.parse_all_pages()

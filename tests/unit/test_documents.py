@@ -621,3 +621,25 @@ def test_errors_are_sentences(tmp_path):
         open_document(path)
     text = str(err.value)
     assert text.endswith(".") and "Traceback" not in text and "\n" not in text
+
+
+def test_the_cli_asks_for_a_pdf_password_on_a_terminal_and_not_without_one(tmp_path, monkeypatch):
+    # GIVEN an encrypted PDF and no --password (so the password never lands in the shell's history)
+    import argparse
+    import getpass
+    import sys
+
+    from paperlens.commands.common import open_document as cli_open
+
+    pdf = make_pdf(tmp_path / "secret.pdf", ["Top secret text"], user_pw="right")
+    args = argparse.Namespace(file=str(pdf), password=None, dpi=None, no_flatten=False)
+    answers = iter(["wrong", "right"])
+    monkeypatch.setattr(getpass, "getpass", lambda prompt="": next(answers))
+    # WHEN stdin is a terminal, THEN it is asked for (again after a wrong answer) and opens the PDF
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True, raising=False)
+    with cli_open(args) as doc:
+        assert "Top secret" in doc.page(0).text
+    # WHEN there is no terminal (a script, CI), THEN nothing waits for input: the sentence says what to do
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: False, raising=False)
+    with pytest.raises(PasswordRequired):
+        cli_open(args)

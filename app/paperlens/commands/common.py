@@ -9,7 +9,16 @@ import threading
 from typing import TYPE_CHECKING
 
 from paperlens.core.errors import PaperLensError
-from paperlens.core.options import DEVICES, LOCAL, MODES, REMOTE, SERVER_KINDS, EngineOptions
+from paperlens.core.options import (
+    DEFAULT_MAX_TOKENS,
+    DEFAULT_N_CTX,
+    DEVICES,
+    LOCAL,
+    MODES,
+    REMOTE,
+    SERVER_KINDS,
+    EngineOptions,
+)
 
 if TYPE_CHECKING:
     from paperlens.core.documents import Document
@@ -26,8 +35,13 @@ def model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mode", choices=MODES, default=None, help="4x: dense OCR (default); 16x: faster")
     p.add_argument("--device", choices=DEVICES, default="auto")
     p.add_argument("--threads", type=int, default=None, help="CPU threads (default: physical cores)")
-    p.add_argument("--ctx", type=int, default=None, help="context size in tokens (default 8192)")
-    p.add_argument("--max-tokens", type=int, default=None, help="most tokens to generate per page")
+    p.add_argument("--ctx", type=int, default=None, help=f"context size in tokens (default {DEFAULT_N_CTX})")
+    p.add_argument(
+        "--max-tokens",
+        type=int,
+        default=None,
+        help=f"most tokens to generate per page (default {DEFAULT_MAX_TOKENS})",
+    )
     p.add_argument(
         "--engine",
         action="append",
@@ -50,7 +64,11 @@ def model_options(p: argparse.ArgumentParser) -> None:
 
 
 def document_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--password", help="password of an encrypted PDF")
+    p.add_argument(
+        "--password",
+        help="password of an encrypted PDF (or leave it out: on a terminal it is asked for, unechoed, and stays out "
+        "of the shell's history)",
+    )
     p.add_argument("--dpi", type=int, default=None, help="render PDFs at this DPI (default: fits 9 slices)")
     p.add_argument(
         "--no-flatten", action="store_true", help="keep photos whole (no page cut out and straightened)"
@@ -99,7 +117,25 @@ def build_engine(args: argparse.Namespace) -> VisionEngine:
 def open_document(args: argparse.Namespace) -> Document:
     from paperlens.core.documents import open_document as open_doc
 
-    return open_doc(args.file, password=args.password, dpi=args.dpi, flatten=not args.no_flatten)
+    return open_doc(
+        args.file,
+        password=args.password,
+        password_callback=ask_password_on_terminal,
+        dpi=args.dpi,
+        flatten=not args.no_flatten,
+    )
+
+
+def ask_password_on_terminal() -> str | None:
+    """Type an encrypted PDF's password when asked (not echoed, not in shell history); None without a terminal."""
+    import getpass
+
+    if not (sys.stdin and sys.stdin.isatty()):
+        return None
+    try:
+        return getpass.getpass("Password: ") or None
+    except (EOFError, KeyboardInterrupt):
+        return None
 
 
 class CtrlCCancels:

@@ -350,27 +350,28 @@ def expand_paths(paths: Iterable[str | Path]) -> list[list[Path]]:
     return groups
 
 
-PASSWORD_TRIES = 3  # as the CLI's prompt: then the file is reported as not opened, with the reason
-
-
 def _open_one(path: Path, dpi: int | None, ask_password: PasswordAsker | None) -> Any:
+    """Open one file; an encrypted PDF asks `ask_password(name, reason)` through the core's one retry loop (three
+    tries, as the CLI's prompt). A None answer is the user cancelling: OpenCancelled."""
     from paperlens.core.documents import open_document
 
-    password: str | None = None
-    reason = ""
-    tries = 0
-    while True:
-        try:
-            return open_document(path, password=password, dpi=dpi or None)
-        except (PasswordRequired, WrongPassword) as exc:
-            if ask_password is None or tries >= PASSWORD_TRIES:
-                raise
-            if isinstance(exc, WrongPassword) or password is not None:
-                reason = "That password does not open it. Try again."
-            password = ask_password(path.name, reason)
-            tries += 1
-            if password is None:
-                raise OpenCancelled() from exc
+    if ask_password is None:
+        return open_document(path, dpi=dpi or None)
+    state = {"asked": 0, "cancelled": False}
+
+    def ask() -> str | None:
+        reason = "That password does not open it. Try again." if state["asked"] else ""
+        state["asked"] += 1
+        answer = ask_password(path.name, reason)
+        state["cancelled"] = answer is None
+        return answer
+
+    try:
+        return open_document(path, password_callback=ask, dpi=dpi or None)
+    except (PasswordRequired, WrongPassword) as exc:
+        if state["cancelled"]:
+            raise OpenCancelled() from exc
+        raise
 
 
 def open_session(

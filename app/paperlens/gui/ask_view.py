@@ -16,13 +16,13 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
-    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
 
 from paperlens.core.session import ChatScope, ChatTurn
 from paperlens.gui.markdown_view import TABLE_CSS, view_html
+from paperlens.gui.safe_browser import SafeTextBrowser
 
 SCOPES = ((ChatScope.PAGE, "This page"), (ChatScope.DOCUMENT, "Whole document"))
 
@@ -72,8 +72,7 @@ class AskPane(QWidget):
         self.scope_box.currentIndexChanged.connect(self._scope_changed)
         self.context_label = QLabel()
         self.context_label.setWordWrap(True)
-        self.transcript = QTextBrowser()
-        self.transcript.setOpenLinks(False)
+        self.transcript = SafeTextBrowser()
         self.transcript.document().setDefaultStyleSheet(TABLE_CSS)
         self.transcript.setAccessibleName("Answers")
         self.transcript.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)  # see MarkdownPane

@@ -6,6 +6,8 @@ compares the engine settings before and after to decide whether the model must b
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -46,7 +48,7 @@ class PasswordDialog(QDialog):
     def __init__(self, name: str, reason: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Password needed")
-        self.label = QLabel(f"<b>{name}</b> is protected by a password.")
+        self.label = QLabel(f"<b>{html.escape(name)}</b> is protected by a password.")
         self.label.setWordWrap(True)
         self.reason = QLabel(reason)
         self.reason.setStyleSheet("color: #c0392b;")
@@ -124,10 +126,23 @@ class SettingsDialog(QDialog):
         self.low_memory = QCheckBox("Low memory (a Q8_0 copy of the projector, made once)")
         self.low_memory.setChecked(settings.low_memory)
         self.low_memory.setToolTip("About 270 MB less RAM for a little slower pages (about 7 % on a CPU).")
+        self.run_on = QComboBox()
+        self.run_on.addItem("This computer", "local")
+        self.run_on.addItem("A server (OpenAI-compatible URL)", "remote")
+        self.run_on.setCurrentIndex(max(0, self.run_on.findData(settings.run_on)))
+        self.server_url = QLineEdit(settings.server_url)
+        self.server_url.setPlaceholderText("http://gpu-server:8000")
+        self.server_url.setToolTip(
+            "llama.cpp's llama-server, vLLM, SGLang or Ollama serving MiniCPM-V 4.6. Pages are sent there; an API "
+            "key is read from the PAPERLENS_API_KEY environment variable. See the README's Scaling out."
+        )
         self.device.currentIndexChanged.connect(self._device_changed)
+        self.run_on.currentIndexChanged.connect(self._device_changed)
         self._device_changed()
 
         form = QFormLayout()
+        form.addRow("Run the model on:", self.run_on)
+        form.addRow("Server URL:", self.server_url)
         form.addRow("Model folder:", folder)
         form.addRow("Mode:", self.mode)
         form.addRow("Device:", self.device)
@@ -156,7 +171,11 @@ class SettingsDialog(QDialog):
             self.model_dir.setText(folder)
 
     def _device_changed(self, *_args) -> None:
-        self.gpu_layers.setEnabled(self.device.currentData() != "cpu")
+        local = self.run_on.currentData() == "local"
+        self.gpu_layers.setEnabled(local and self.device.currentData() != "cpu")
+        self.server_url.setEnabled(not local)
+        for w in (self.device, self.threads, self.low_memory):
+            w.setEnabled(local)
 
     def apply(self) -> None:
         """Write the dialog's values into the settings (called after OK)."""
@@ -168,6 +187,8 @@ class SettingsDialog(QDialog):
         s.threads = self.threads.value()
         s.dpi = self.dpi.value()
         s.low_memory = self.low_memory.isChecked()
+        s.run_on = self.run_on.currentData()
+        s.server_url = self.server_url.text().strip()
         s.sync()
 
     def keyPressEvent(self, event) -> None:  # noqa: N802 (Qt's name)

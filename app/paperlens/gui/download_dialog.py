@@ -8,6 +8,7 @@ is turned into a queued signal here, so the GUI thread only ever updates labels.
 from __future__ import annotations
 
 import dataclasses
+import html
 import shutil
 import threading
 from pathlib import Path
@@ -92,7 +93,9 @@ class DownloadDialog(QDialog):
         self.quant.currentIndexChanged.connect(self._choice_changed)
         self.progressed.connect(self._on_progress)
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel(f"MiniCPM-V 4.6 from <b>{self.repo}</b>, into {folder}"))
+        layout.addWidget(
+            QLabel(f"MiniCPM-V 4.6 from <b>{html.escape(self.repo)}</b>, into {html.escape(str(folder))}")
+        )
         layout.addLayout(form)
         layout.addWidget(self.file_label)
         layout.addWidget(self.bar)

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from paperlens import APP_NAME
+from paperlens.core.options import DEFAULT_MAX_TOKENS, DEFAULT_N_CTX
 from paperlens.core.page import Page
 from paperlens.core.session import ChatScope, DocumentSession
 from paperlens.gui.actions import Actions, UiState
@@ -62,8 +63,8 @@ class MainWindow(QMainWindow):
         engine_factory: EngineFactory | None = None,
         library_factory: LibraryFactory | None = None,
         model_check: Callable[[str], ModelCheck] | None = default_model_check,
-        n_ctx: int = 8192,
-        max_tokens: int = 4096,
+        n_ctx: int = DEFAULT_N_CTX,
+        max_tokens: int = DEFAULT_MAX_TOKENS,
         camera_factory: Callable[..., Any] | None = None,
     ) -> None:
         super().__init__()

@@ -20,11 +20,12 @@ from PySide6.QtWidgets import (
     QLabel,
     QPlainTextEdit,
     QStackedWidget,
-    QTextBrowser,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
+
+from paperlens.gui.safe_browser import SafeTextBrowser
 
 TABLE_CSS = """
 table { border-collapse: collapse; margin: 6px 0; }
@@ -64,9 +65,7 @@ class MarkdownPane(QWidget):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.browser = QTextBrowser()
-        self.browser.setOpenLinks(False)
-        self.browser.setOpenExternalLinks(False)
+        self.browser = SafeTextBrowser()
         self.browser.document().setDefaultStyleSheet(TABLE_CSS)
         self.browser.setAccessibleName("Markdown")
         # Always on: an "as needed" scroll bar can flip on and off forever when the wrapped text's height sits right

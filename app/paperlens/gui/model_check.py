@@ -94,6 +94,15 @@ class ModelStatus(QObject):
             self.ok = True
             self.status.set_model("not loaded")
             return
+        if (
+            self.settings.uses_server
+        ):  # the model lives on the server: no folder to check, nothing to download
+            self.ok = True
+            if self.banner.kind == "missing":
+                self.banner.clear()
+            if self.engine_info is None:
+                self.status.set_model(f"on {self.settings.server_url.strip()} (not connected)")
+            return
         check, folder = self._check, self.settings.model_dir
         self.jobs.submit(lambda: check(folder), self._checked, self._check_failed)
 

@@ -18,7 +18,9 @@ from paperlens.core.options import (
     DEFAULT_MODE,
     DEFAULT_N_CTX,
     DEVICES,
+    LOCAL,
     MODES,
+    REMOTE,
     EngineOptions,
 )
 
@@ -82,6 +84,10 @@ class Settings:
     gpu_layers = _Setting("model/gpu_layers", -1)
     threads = _Setting("model/threads", 0)
     low_memory = _Setting("model/low_memory", False)
+    run_on = _Setting("model/run_on", LOCAL, (LOCAL, REMOTE))  # this computer, or a server (server_url)
+    server_url = _Setting(
+        "model/server_url", ""
+    )  # an OpenAI-compatible server; API key from $PAPERLENS_API_KEY
     hub_endpoint = _Setting("model/hub_endpoint", "")  # a mirror for downloads; "" = $HF_ENDPOINT or the hub
     dpi = _Setting("documents/dpi", 0)  # 0: let the core pick the DPI that fits the model's slices
     recent_files = _Setting("documents/recent", [])
@@ -107,7 +113,19 @@ class Settings:
             n_ctx=n_ctx,
             max_tokens=max_tokens,
             low_memory=self.low_memory,
+            **self._server(),
         )
+
+    def _server(self) -> dict[str, Any]:
+        """The remote engine's options when the window runs the model on a server, else nothing."""
+        url = self.server_url.strip()
+        if self.run_on != REMOTE or not url:
+            return {}
+        return {"engine": REMOTE, "server_urls": (url,)}
+
+    @property
+    def uses_server(self) -> bool:
+        return self.run_on == REMOTE and bool(self.server_url.strip())
 
     def add_recent(self, path: str) -> list[str]:
         """Put `path` first in the recent list (no duplicates, at most RECENT_LIMIT) and return the new list."""

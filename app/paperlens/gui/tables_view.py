@@ -6,6 +6,7 @@ the grid shows is what an XLSX or CSV export writes.
 
 from __future__ import annotations
 
+import html
 import logging
 
 from PySide6.QtCore import Qt
@@ -78,7 +79,8 @@ class TableGrid(QWidget):
         header_rows = int(getattr(table, "header_rows", 1) or 0)
         caption = getattr(table, "caption", "") or getattr(table, "title", "") or ""
         title = f"Table {index}: {len(rows)} rows × {n_cols} columns"
-        self.label = QLabel(f"<b>{title}</b>" + (f" — {caption}" if caption else ""))
+        # the caption is the model's text: escaped, never rich text of its own
+        self.label = QLabel(f"<b>{title}</b>" + (f" — {html.escape(caption)}" if caption else ""))
         self.copy_button = QPushButton("Copy as TSV")
         self.copy_button.setToolTip(
             "Copy this table as tab-separated values, ready to paste into a spreadsheet"

@@ -10,23 +10,24 @@ stay text (Pandoc's rule).
 
 HTML is drawn from `tables.parse_blocks`, so every table (pipe or HTML) is rebuilt from its grid by `Table.to_html`;
 formulas keep their LaTeX between \\( \\) and \\[ \\] (readable as is, and what MathJax or KaTeX look for). Other raw
-HTML passes through unless the caller gives a `sanitize` function (the HTML export does).
+HTML always goes through `results.sanitize` (formatting tags only, no attributes) and images are drawn as their alt
+text: the window and the HTML export never fetch anything a page told them to.
 """
 
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from functools import lru_cache
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 
+from paperlens.core.results.sanitize import sanitize_html
+
 # token type of a folded table in `tables.parse_blocks` output; `token.meta["table"]` holds the `Table`
 TABLE_TOKEN = "paperlens_table"
-
-Sanitize = Callable[..., str]  # sanitize(fragment, inline=bool) -> safe HTML
 
 
 @lru_cache(maxsize=1)
@@ -40,14 +41,15 @@ def parser() -> MarkdownIt:
         return tokens[idx].meta["table"].to_html() + "\n"
 
     def html_block_rule(self, tokens, idx, options, env):
-        sanitize = env.get("sanitize")
-        content = tokens[idx].content
-        return sanitize(content) + "\n" if sanitize else content
+        return sanitize_html(tokens[idx].content) + "\n"
 
     def html_inline_rule(self, tokens, idx, options, env):
-        sanitize = env.get("sanitize")
-        content = tokens[idx].content
-        return sanitize(content, inline=True) if sanitize else content
+        return sanitize_html(tokens[idx].content, inline=True)
+
+    def image_rule(self, tokens, idx, options, env):
+        # never a resource to fetch: the alt text, marked as an image
+        alt = "".join(t.content for t in (tokens[idx].children or [])) or "image"
+        return f'<span class="image">[{html.escape(alt)}]</span>'
 
     def math_inline_rule(self, tokens, idx, options, env):
         return f'<span class="math">\\({html.escape(tokens[idx].content)}\\)</span>'
@@ -62,6 +64,7 @@ def parser() -> MarkdownIt:
         md.add_render_rule(name, math_block_rule)
     md.add_render_rule("html_block", html_block_rule)
     md.add_render_rule("html_inline", html_inline_rule)
+    md.add_render_rule("image", image_rule)
     return md
 
 
@@ -70,17 +73,15 @@ def tokens(markdown: str) -> list[Token]:
     return parser().parse(markdown)
 
 
-def tokens_to_html(block_tokens: Sequence[Token], *, sanitize: Sanitize | None = None) -> str:
-    """Draws block tokens (folded tables included) as an HTML fragment."""
+def tokens_to_html(block_tokens: Sequence[Token]) -> str:
+    """Draws block tokens (folded tables included) as a safe HTML fragment."""
     md = parser()
-    return md.renderer.render(block_tokens, md.options, {"sanitize": sanitize})
+    return md.renderer.render(block_tokens, md.options, {})
 
 
-def markdown_to_html(markdown: str, *, sanitize: Sanitize | None = None) -> str:
-    """One page's Markdown as an HTML fragment: tables rebuilt from their grids, math as \\( \\) / \\[ \\].
-
-    Raw HTML other than tables passes through, or through `sanitize(fragment, inline=...)` when given.
-    """
+def markdown_to_html(markdown: str) -> str:
+    """One page's Markdown as a safe HTML fragment: tables rebuilt from their grids, math as \\( \\) / \\[ \\], raw
+    HTML sanitised, images as their alt text."""
     from paperlens.core.results.tables import parse_blocks  # tables builds on this module
 
-    return tokens_to_html(parse_blocks(markdown), sanitize=sanitize)
+    return tokens_to_html(parse_blocks(markdown))

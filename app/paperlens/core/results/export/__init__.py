@@ -26,7 +26,7 @@ from paperlens.core.results.export import pdf  # noqa: F401
 from paperlens.core.errors import ExportError
 from paperlens.core.results.export.csv import csv_bytes, csv_paths
 from paperlens.core.results.export.files import name_problem, safe_stem, write_atomically
-from paperlens.core.results.export.html import render_html, sanitize_html
+from paperlens.core.results.export.html import render_html
 from paperlens.core.results.export.json_format import JSON_FORMAT_VERSION, to_json, to_json_data
 from paperlens.core.results.export.markdown import close_open_blocks, render_markdown
 from paperlens.core.results.export.registry import (
@@ -48,6 +48,7 @@ from paperlens.core.results.export.shared import (
     table_merging,
 )
 from paperlens.core.results.export.text import render_text, table_to_text
+from paperlens.core.results.sanitize import sanitize_html
 from paperlens.core.runs import DocumentResult
 
 __all__ = [

@@ -2,7 +2,8 @@
 
 The model's output comes from a scanned page, which anyone can write: an exported HTML file must not run a script or
 load anything from the network because a document said `<script>` or `<img src=...>`. The Markdown is drawn by the
-shared dialect (`results.markdown`), with this module's sanitiser for raw HTML.
+shared dialect (`results.markdown`), which passes the model's raw HTML through `results.sanitize` (the same allow-list
+the window's views use) and draws images as their alt text, so nothing is fetched from anywhere.
 """
 
 from __future__ import annotations
@@ -14,36 +15,6 @@ from paperlens.core.results.export.registry import ExportFormat, register
 from paperlens.core.results.export.shared import doc_title, missing_note, skip_note, stop_reason
 from paperlens.core.results.markdown import markdown_to_html
 from paperlens.core.runs import DocumentResult
-
-_INLINE_TAGS = {
-    "b",
-    "strong",
-    "i",
-    "em",
-    "u",
-    "s",
-    "del",
-    "sup",
-    "sub",
-    "br",
-    "code",
-    "mark",
-    "small",
-    "span",
-}
-_BLOCK_TAGS = {"p", "div", "ul", "ol", "li", "blockquote", "pre", "hr", "h1", "h2", "h3", "h4", "h5", "h6"}
-_DROP_CONTENT = {
-    "script",
-    "style",
-    "iframe",
-    "object",
-    "embed",
-    "template",
-    "noscript",
-    "svg",
-    "math",
-    "head",
-}
 
 _CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; max-width: 52rem; margin: 2rem auto;
@@ -58,63 +29,6 @@ pre { background: #f6f6f6; padding: .5rem; overflow-x: auto; }
 .math { font-family: "Cambria Math", "STIX Two Math", serif; }
 @media print { section.page { break-after: page; } .page-label { display: none; } }
 """
-
-
-class _Sanitizer:
-    """Lets through the model's harmless formatting tags, without attributes; drops everything else.
-
-    The model's output comes from a scanned page, which anyone can write: an exported HTML file must not run a
-    script or load anything from the network because a document said `<script>` or `<img src=...>`.
-    """
-
-    def __init__(self, allowed: set[str]) -> None:
-        from html.parser import HTMLParser
-
-        outer = self
-
-        class _P(HTMLParser):
-            def handle_starttag(self, tag, attrs):
-                outer._start(tag)
-
-            def handle_startendtag(self, tag, attrs):
-                outer._start(tag)
-
-            def handle_endtag(self, tag):
-                outer._end(tag)
-
-            def handle_data(self, data):
-                if not outer.drop:
-                    outer.out.append(html.escape(data))
-
-        self.allowed = allowed
-        self.out: list[str] = []
-        self.drop = 0
-        self.parser = _P(convert_charrefs=True)
-
-    def _start(self, tag: str) -> None:
-        if tag in _DROP_CONTENT:
-            self.drop += 1
-        elif not self.drop and tag in self.allowed:
-            self.out.append(f"<{tag}>")
-
-    def _end(self, tag: str) -> None:
-        if tag in _DROP_CONTENT:
-            self.drop = max(0, self.drop - 1)
-        elif not self.drop and tag in self.allowed and tag not in ("br", "hr"):
-            self.out.append(f"</{tag}>")
-
-    def run(self, fragment: str) -> str:
-        try:
-            self.parser.feed(fragment)
-            self.parser.close()
-        except Exception:
-            return html.escape(fragment)
-        return "".join(self.out)
-
-
-def sanitize_html(fragment: str, *, inline: bool = False) -> str:
-    """Only the harmless formatting tags of `fragment`, without attributes; everything else dropped or escaped."""
-    return _Sanitizer(_INLINE_TAGS if inline else _INLINE_TAGS | _BLOCK_TAGS).run(fragment)
 
 
 def render_html(doc: DocumentResult) -> str:
@@ -133,7 +47,7 @@ def render_html(doc: DocumentResult) -> str:
         elif page.skipped:
             body.append(f'<p class="note">{html.escape(skip_note(page) or "")}</p>')
         else:
-            body.append(markdown_to_html(close_open_blocks(page.markdown), sanitize=sanitize_html))
+            body.append(markdown_to_html(close_open_blocks(page.markdown)))
             reason = stop_reason(page)
             if reason:
                 body.append(
