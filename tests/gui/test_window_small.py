@@ -4,6 +4,7 @@ Check Again, Parse with no model, and the wording of a few messages."""
 from __future__ import annotations
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
 
 from paperlens.gui.model_check import ModelCheck
@@ -43,7 +44,7 @@ def test_a_page_captured_while_another_is_read_shows_not_parsed_yet(qtbot, make_
 
 
 # -- switching documents -----------------------------------------------------------------------------------------------
-def test_ctrl_tab_and_ctrl_shift_tab_step_through_the_documents(window):
+def test_ctrl_tab_and_ctrl_shift_tab_step_through_the_documents(qtbot, window):
     first = window.open_image(page_image("one"), "One")
     second = window.open_image(page_image("two"), "Two")
     third = window.open_image(page_image("three"), "Three")
@@ -56,6 +57,11 @@ def test_ctrl_tab_and_ctrl_shift_tab_step_through_the_documents(window):
     assert window.current is third
     window.act_prev_doc.trigger()
     assert window.current is second and window.windowTitle().startswith("Two")
+    # the keys work with the focus in the Markdown source too (an editor does not swallow them)
+    window.activateWindow()
+    window.markdown.source.setFocus()
+    qtbot.keyClick(window.markdown.source, Qt.Key.Key_Tab, Qt.KeyboardModifier.ControlModifier)
+    assert window.current is third
 
 
 def test_document_switching_is_disabled_with_one_document(window):
