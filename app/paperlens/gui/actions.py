@@ -28,6 +28,8 @@ class UiState:
     page: int = 0
     page_count: int = 0
     page_edited: bool = False  # the current page's Markdown is the user's own
+    documents: int = 0  # how many documents are open (their tabs)
+    no_model: str = ""  # why the model cannot run here ("" when it can, or is on a server)
 
 
 def has_document(s: UiState) -> bool:
@@ -40,6 +42,18 @@ def has_result(s: UiState) -> bool:
 
 def page_edited(s: UiState) -> bool:
     return s.has_document and s.page_edited
+
+
+def can_parse(s: UiState) -> bool:
+    return s.has_document and not s.no_model
+
+
+def why_no_parse(s: UiState) -> str:
+    return f"Parsing needs the model: {s.no_model}" if s.has_document and s.no_model else ""
+
+
+def has_other_documents(s: UiState) -> bool:
+    return s.documents > 1
 
 
 def busy(s: UiState) -> bool:
@@ -72,6 +86,9 @@ class ActionSpec:
     toolbar: int | None = None
     enabled_when: Callable[[UiState], bool] | None = None
     fallback_shortcut: str = ""  # when the platform has no standard key for it
+    disabled_tip: Callable[[UiState], str] | None = (
+        None  # why it is disabled, shown as its tip ("" : the usual tip)
+    )
 
 
 MENUS = ("&File", "&Edit", "&View", "&Model", "&Help")
@@ -115,14 +132,18 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("tab_md", "&Markdown", "view.show_markdown_tab", "Ctrl+1", menu="&View", menu_group=2),
     ActionSpec("tab_tables", "&Tables", "view.show_tables_tab", "Ctrl+2", menu="&View", menu_group=2),
     ActionSpec("tab_ask", "As&k", "view.show_ask_tab", "Ctrl+3", menu="&View", menu_group=2),
+    ActionSpec("next_doc", "Next &Document", "doc_tabs.next_tab", "Ctrl+Tab", "Show the next document's tab",
+               menu="&View", menu_group=3, enabled_when=has_other_documents),
+    ActionSpec("prev_doc", "Previous D&ocument", "doc_tabs.previous_tab", "Ctrl+Shift+Tab",
+               "Show the previous document's tab", menu="&View", menu_group=3, enabled_when=has_other_documents),
     ActionSpec("parse_page", "Parse &Page", "parse_current_page", "Ctrl+R", "Turn the current page into Markdown",
-               SP.SP_MediaPlay, "&Model", 0, toolbar=20, enabled_when=has_document),
+               SP.SP_MediaPlay, "&Model", 0, toolbar=20, enabled_when=can_parse, disabled_tip=why_no_parse),
     ActionSpec("parse_all", "Parse &All Pages", "parse_all_pages", "Ctrl+Shift+R",
                "Turn every page not yet parsed into Markdown", SP.SP_MediaSeekForward, "&Model", 0, toolbar=21,
-               enabled_when=has_document),
+               enabled_when=can_parse, disabled_tip=why_no_parse),
     ActionSpec("reparse", "Parse Page &Again", "reparse_current_page", None,
                "Run the model on the current page again, ignoring the saved result", menu="&Model",
-               enabled_when=has_document),
+               enabled_when=can_parse, disabled_tip=why_no_parse),
     ActionSpec("cancel", "&Stop", "cancel", "Esc", "Stop the model (keeps what it wrote)", SP.SP_MediaStop,
                "&Model", 0, toolbar=22, enabled_when=busy),
     ActionSpec("ask", "As&k…", "focus_question", "Ctrl+L", "Ask a question about the page or document",
@@ -164,8 +185,7 @@ class Actions:
             action.setShortcut(QKeySequence(spec.fallback_shortcut))
         if spec.tip:
             action.setStatusTip(spec.tip)
-            keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
-            action.setToolTip(f"{spec.tip} ({keys})" if spec.shortcut is not None else spec.tip)
+            action.setToolTip(Actions._tooltip(action, spec))
         if spec.icon is not None:
             action.setIcon(window.style().standardIcon(spec.icon))
         # Looked up when triggered: the window's parts are built after (and some from) its actions.
@@ -174,11 +194,23 @@ class Actions:
         window.addAction(action)
         return action
 
+    @staticmethod
+    def _tooltip(action: QAction, spec: ActionSpec) -> str:
+        keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+        return f"{spec.tip} ({keys})" if spec.shortcut is not None and keys else spec.tip
+
     def update(self, state: UiState) -> None:
-        """Apply every enable rule."""
+        """Apply every enable rule; an action that says why it is disabled shows that as its tips."""
         for spec in self.specs:
-            if spec.enabled_when is not None:
-                self.by_id[spec.id].setEnabled(spec.enabled_when(state))
+            if spec.enabled_when is None:
+                continue
+            action = self.by_id[spec.id]
+            enabled = spec.enabled_when(state)
+            action.setEnabled(enabled)
+            if spec.disabled_tip is not None:
+                why = "" if enabled else spec.disabled_tip(state)
+                action.setToolTip(why or self._tooltip(action, spec))
+                action.setStatusTip(why or spec.tip)
 
     def build_menus(self, bar: QMenuBar, submenus: dict[str, QMenu] | None = None) -> None:
         """The menu bar in table order; `submenus` go right after the action whose id they are keyed by."""

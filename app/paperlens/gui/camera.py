@@ -57,6 +57,17 @@ REARM_SHIFT = (
 )
 
 
+WINDOW_HINT = "Close other apps that use the camera, or pick another camera or a video file under Source."
+
+
+def window_message(error: object) -> str:
+    """A camera error in the dialog's words: a hint written for the command line (`--source`) names this dialog's
+    own controls instead."""
+    if isinstance(error, PaperLensError) and error.hint and "--" in error.hint:
+        return f"{error.message} {WINDOW_HINT}"
+    return str(error)
+
+
 def bgr_to_qimage(bgr) -> QImage:
     """A QImage copy of an OpenCV BGR frame (made on the reader thread; safe to send to the GUI)."""
     h, w = bgr.shape[:2]
@@ -337,9 +348,9 @@ class CameraDialog(QDialog):
             )
             stream.start()
         except PaperLensError as exc:
-            self._show_status(str(exc), error=True)
+            self._show_status(window_message(exc), error=True)
             self.view.set_frame(QImage(), None)
-            self.view.message = str(exc)
+            self.view.message = window_message(exc)
             self.view.update()
             return False
         self._stream = stream
@@ -382,7 +393,7 @@ class CameraDialog(QDialog):
         self._frame.emit(bgr_to_qimage(frame.image), quad, frame.image, float(frame.time_s))
 
     def _reader_error(self, error) -> None:
-        self._failed.emit(str(error))
+        self._failed.emit(window_message(error))
 
     # -- GUI side ------------------------------------------------------------------------------------------------------
     @Slot(object, object, object, float)

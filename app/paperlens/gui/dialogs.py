@@ -67,6 +67,9 @@ class PasswordDialog(QDialog):
         layout.addWidget(self.reason)
         layout.addWidget(self.edit)
         layout.addWidget(buttons)
+        # wide enough for its title and the file name line (a title bar does not elide it nicely on every desktop)
+        room = self.fontMetrics().horizontalAdvance(self.windowTitle()) + 160
+        self.setMinimumWidth(max(360, room))
 
     @property
     def password(self) -> str:

@@ -60,6 +60,12 @@ def _pages_word(pages: list[int]) -> str:
     return "Page" if len(pages) == 1 else "Pages"
 
 
+def a_file(fmt: str) -> str:
+    """ "an XLSX file", "a CSV file": the article as the format's name is read out (letter by letter)."""
+    name = fmt.upper()
+    return f"{'an' if name[:1] in 'AEFHILMNORSX' else 'a'} {name} file"
+
+
 def missing_summary(result: DocumentResult) -> str:
     """ "23 of 40 pages; pages 24-40 not parsed" for a partial export, "" for a complete one."""
     missing = result.missing_pages()
@@ -109,7 +115,7 @@ def run_export(
         status.showMessage(f"Wrote {names}" + (f" ({summary})" if summary else ""), 8000)
         if summary and not export.get(fmt).notes_missing_pages:
             notice.show_info(
-                f"{path.name} holds the tables of {summary}: a {export.get(fmt).label} file "
+                f"{path.name} holds the tables of {summary}: {a_file(export.get(fmt).name)} "
                 "cannot say so itself."
             )
 

@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QMainWindow,
     QStackedWidget,
-    QTabBar,
     QToolBar,
     QVBoxLayout,
     QWidget,
@@ -32,6 +31,7 @@ from paperlens.core.page import Page
 from paperlens.core.session import ChatScope, DocumentSession
 from paperlens.gui.actions import Actions, UiState
 from paperlens.gui.dialogs import SettingsDialog, confirm_replace_edit
+from paperlens.gui.doc_tabs import DocumentTabs
 from paperlens.gui.document_view import TAB_ASK, TAB_MARKDOWN, TAB_TABLES, DocumentView
 from paperlens.gui.documents import Documents, restore_summary, result_info
 from paperlens.gui.export_dialog import Exporter
@@ -145,11 +145,7 @@ class MainWindow(QMainWindow):
     def _build_central(self) -> None:
         self.banner = ModelBanner()
         self.notice = NoticeBar()
-        self.doc_tabs = QTabBar()
-        self.doc_tabs.setTabsClosable(True)
-        self.doc_tabs.setMovable(True)
-        self.doc_tabs.setDocumentMode(True)
-        self.doc_tabs.setExpanding(False)
+        self.doc_tabs = DocumentTabs()
         self.view = DocumentView(lambda: self.current, self.cache)
         self.splitter = self.view
         self.thumbs, self.page_view, self.right_tabs = (
@@ -191,6 +187,8 @@ class MainWindow(QMainWindow):
         self.documents.restored.connect(self._restored)
         self.job_events = JobEvents(self)
         self.host.library_ready.connect(self._on_library_ready)
+        self.models.changed.connect(self._update_actions)
+        self.tables.copied.connect(lambda text: self.status.showMessage(text, 5000))
 
     # ------------------------------------------------------------------------------------------------------------------
     # state helpers
@@ -221,6 +219,8 @@ class MainWindow(QMainWindow):
                 page=s.current_page if s is not None else 0,
                 page_count=s.page_count if s is not None else 0,
                 page_edited=s is not None and s.current_page in s.edited,
+                documents=self.doc_tabs.count(),
+                no_model=self.models.no_model,
             )
         )
         self.status.set_cancel_visible(busy)
@@ -519,6 +519,7 @@ class MainWindow(QMainWindow):
             self.models.show_device()
             if before is None or spec.model_dir != before.model_dir:
                 self.models.check_again()
+        self._update_actions()  # a server to run the model on enables Parse without a model here
 
     @Slot()
     def export_dialog(self) -> None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QUrl, Slot
+from PySide6.QtCore import QObject, QUrl, Signal, Slot
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QFileDialog, QWidget
 
@@ -43,8 +43,25 @@ def default_model_check(settings_dir: str) -> ModelCheck:
     return ModelCheck(False, missing_models_message(found), folder=str(folder), models=found)
 
 
+def still_missing(result: ModelCheck) -> str:
+    """What Check Again says when the model is still incomplete: the parts missing, in a few words."""
+    found = result.models
+    parts = []
+    if found is not None and getattr(found, "text", 1) is None:
+        parts.append("the text model")
+    if found is not None and not getattr(found, "projectors", True):
+        parts.append("the vision projector")
+    what = " and ".join(parts) or "the model files"
+    return f"Still missing: {what}" + (f" in {result.folder}." if result.folder else ".")
+
+
 class ModelStatus(QObject):
-    """Checks the model folder and follows the engine's state. `ok` is None until the first check has answered."""
+    """Checks the model folder and follows the engine's state. `ok` is None until the first check has answered.
+
+    Emits `changed` when a check has answered (Parse is enabled only with a model, or with a server to run it).
+    """
+
+    changed = Signal()
 
     def __init__(
         self,
@@ -82,10 +99,22 @@ class ModelStatus(QObject):
         banner.download.connect(self.download)
         self.download_dialog: Any = None
         self._load_after_check = False
+        self._say_result = False  # Check Again was pressed: say what the check found, even if nothing changed
         host.loading.connect(self._on_loading)
         host.engine_ready.connect(self._on_engine_ready)
         host.engine_failed.connect(self._on_engine_failed)
         self.show_device()
+
+    @property
+    def no_model(self) -> str:
+        """Why no page can be parsed here ("" when the model is there, is still being checked, or is a server's)."""
+        if self.ok is not False or self.settings.uses_server:
+            return ""
+        return (
+            "it is not installed yet (see Download Model… above)."
+            if self.banner.kind == "missing"
+            else "its folder could not be checked (see above)."
+        )
 
     # the model folder
     def check(self) -> None:
@@ -102,6 +131,8 @@ class ModelStatus(QObject):
                 self.banner.clear()
             if self.engine_info is None:
                 self.status.set_model(f"on {self.settings.server_url.strip()} (not connected)")
+            self._said(f"The model runs on {self.settings.server_url.strip()}: nothing to check here.")
+            self.changed.emit()
             return
         check, folder = self._check, self.settings.model_dir
         self.jobs.submit(lambda: check(folder), self._checked, self._check_failed)
@@ -124,10 +155,21 @@ class ModelStatus(QObject):
 
             self.status.set_model("not installed")
             self.banner.show_missing(result.message, OFFICIAL_URL)
+        self._said(f"Model found: {result.text_model}." if result.complete else still_missing(result))
+        self.changed.emit()
 
     def _check_failed(self, message: str) -> None:
+        self.ok = False
         self.status.set_model("unknown")
         self.banner.show_failure(message)
+        self._said(f"The model folder could not be checked: {message}")
+        self.changed.emit()
+
+    def _said(self, text: str) -> None:
+        """After Check Again, the status bar says what the check found (the banner alone may look unchanged)."""
+        if self._say_result:
+            self._say_result = False
+            self.status.showMessage(text, 8000)
 
     def folder(self) -> Path:
         from paperlens.core.models import resolve_model_dir
@@ -175,6 +217,7 @@ class ModelStatus(QObject):
 
     @Slot()
     def check_again(self) -> None:
+        self._say_result = True
         self.host.reload()
         self.engine_info = None
         self.banner.clear()

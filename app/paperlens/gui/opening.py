@@ -96,8 +96,8 @@ class Opener(QObject):
                 session = open_session(group, dpi=self.settings.dpi or None, ask_password=self.ask_password)
             except OpenCancelled:
                 continue
-            except PaperLensError as exc:
-                errors.append(f"{name}: {exc}")
+            except PaperLensError as exc:  # the sentence names the file once: most already start with it
+                errors.append(str(exc) if name in str(exc) else f"{name}: {exc}")
                 continue
             except Exception as exc:  # a library's own error type: still the file's fault, still one sentence
                 log.exception("opening %s failed", name)

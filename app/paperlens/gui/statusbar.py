@@ -60,6 +60,26 @@ class StatusBar(QStatusBar):
         self.addPermanentWidget(QLabel("Mode:"))
         self.addPermanentWidget(self.mode_box)
         self.addPermanentWidget(self.device_label)
+        self.full_message = ""  # the last message in full (what `currentMessage` shows may be elided)
+        self.messageChanged.connect(self._message_changed)
+
+    def message_width(self) -> int:
+        """The room the message has beside the permanent widgets (at least a sensible minimum)."""
+        used = sum(w.width() + 6 for w in self.findChildren(QWidget) if w.parent() is self and w.isVisible())
+        return max(200, self.width() - used - 24)
+
+    def showMessage(self, text: str, timeout: int = 0) -> None:  # noqa: N802
+        """Show `text`; one too long for the room left is elided in the middle, and its tooltip has it all."""
+        self.full_message = text
+        shown = self.fontMetrics().elidedText(text, Qt.TextElideMode.ElideMiddle, self.message_width())
+        super().showMessage(shown, timeout)
+        self.setToolTip(text if shown != text else "")
+
+    @Slot(str)
+    def _message_changed(self, text: str) -> None:
+        if not text:
+            self.full_message = ""
+            self.setToolTip("")
 
     def set_mode(self, mode: str) -> None:
         self.mode_box.blockSignals(True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 import logging
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont, QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -71,9 +71,12 @@ def table_tsv(table) -> str:
 class TableGrid(QWidget):
     """One table: a caption, a read-only grid with header rows in bold, and a Copy as TSV button."""
 
+    copied = Signal(str)  # what was copied, in a sentence for the status bar
+
     def __init__(self, index: int, table, parent=None) -> None:
         super().__init__(parent)
         self.table = table
+        self.index = index
         rows = table_rows(table)
         n_cols = max((len(r) for r in rows), default=0)
         header_rows = int(getattr(table, "header_rows", 1) or 0)
@@ -137,10 +140,16 @@ class TableGrid(QWidget):
 
     def copy_tsv(self) -> None:
         QGuiApplication.clipboard().setText(table_tsv(self.table))
+        rows = len(table_rows(self.table))
+        self.copied.emit(f"Copied table {self.index} ({rows} row{'' if rows == 1 else 's'}) as TSV.")
 
 
 class TablesPane(QWidget):
-    """All tables of the shown page, stacked in a scroll area; a plain sentence when there are none."""
+    """All tables of the shown page, stacked in a scroll area; a plain sentence when there are none.
+
+    Emits `copied(sentence)` when a table is copied as TSV (the window shows it in the status bar)."""
+
+    copied = Signal(str)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -176,6 +185,7 @@ class TablesPane(QWidget):
             if not table_rows(table):
                 continue
             grid = TableGrid(i, table)
+            grid.copied.connect(self.copied)
             self._inner_layout.insertWidget(self._inner_layout.count() - 1, grid)
             self.grids.append(grid)
         if self.grids:
