@@ -517,3 +517,14 @@ def test_csv_neutralises_formulas_and_keeps_numbers(tmp_path) -> None:
 )
 def test_spreadsheet_text(text, safe) -> None:
     assert export.spreadsheet_text(text) == safe
+
+
+def test_no_tables_sentence_reads_well_for_each_spreadsheet_format() -> None:
+    from paperlens.core.results.export.shared import article
+
+    assert [f"{article(f)} {f}" for f in ("XLSX", "CSV", "HTML", "DOCX")] == [
+        "an XLSX",
+        "a CSV",
+        "an HTML",
+        "a DOCX",
+    ]

@@ -124,7 +124,7 @@ def doc_title(doc: DocumentResult) -> str:
 
 def no_tables_error(doc: DocumentResult, fmt: str) -> ExportError:
     return ExportError(
-        f"{doc_title(doc)} has no tables, so there is nothing to put in a {fmt.upper()} file.",
+        f"{doc_title(doc)} has no tables, so there is nothing to put in {article(fmt.upper())} {fmt.upper()} file.",
         hint="Export it as Markdown, Word or text instead.",
     )
 
@@ -196,3 +196,9 @@ def spreadsheet_text(text: str) -> str:
     if text.startswith(FORMULA_STARTS) and not _SIGNED_NUMBER.fullmatch(text):
         return "'" + text
     return text
+
+
+def article(word: str) -> str:
+    """ "a" or "an" before a format's name as it is read aloud: an XLSX, an HTML, a CSV, a DOCX."""
+    spoken_vowel = word[:1].upper() in "AEFHILMNORSX" if word.isupper() else word[:1].lower() in "aeiou"
+    return "an" if spoken_vowel else "a"
