@@ -63,7 +63,7 @@ class Window:
         for line in self.proc.stderr:
             self.lines.put(line)
 
-    def wait_for(self, text: str, timeout: float = 60) -> str:
+    def wait_for(self, text: str, timeout: float = 120) -> str:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
@@ -81,7 +81,15 @@ class Window:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)  # closes the window the normal way
         try:
-            return self.proc.wait(timeout=60)
+            return self.proc.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.reader.join(timeout=10)
+            while not self.lines.empty():
+                self.seen.append(self.lines.get())
+            raise AssertionError(
+                "the first window did not close on SIGINT; it said:\n" + "".join(self.seen)
+            ) from None
         finally:
             if self.proc.poll() is None:
                 self.proc.kill()

@@ -109,6 +109,8 @@ def run_app(argv: list[str] | None = None, files: list[str] | None = None) -> in
     from paperlens.gui.main_window import MainWindow
 
     app = make_app(argv[:1])
+    # Ctrl-C (or SIGINT from a test) before the window exists quits at once instead of being lost in Qt's start-up
+    signal.signal(signal.SIGINT, lambda *_: app.quit())
     window = MainWindow()
     window.show()
     if paths:
