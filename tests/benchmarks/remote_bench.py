@@ -56,6 +56,8 @@ def start_server(twin, threads: int, log_path: Path, interrupt: bool) -> tuple[s
         str(threads),
         "--n_threads_batch",
         str(threads),
+        "--flash_attn",  # as the local engine runs (EngineConfig.flash_attn); the server's default is off
+        "true",
         "--chat_template_kwargs",
         '{"enable_thinking": false}',
         "--interrupt_requests",
