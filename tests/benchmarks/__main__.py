@@ -3,6 +3,7 @@
     ./run bench                      # everything (about 20-30 minutes on 2 cores)
     ./run bench --quick              # A4 page only, fewer tokens: a smoke run of the whole harness (minutes)
     ./run bench --size tiny --quick  # the harness itself on the tiny twin (seconds)
+    ./run bench --low-memory         # A4 page, 4x: peak RSS and first token with and without the Q8_0 projector
 
 Builds the full-size twin once (cached under the user cache dir), then measures, each run in its own process:
 - per input (A4 page at 150 dpi, US letter, a receipt photo, a 3136x3136 image) and mode (4x, 16x): image tokens, time
@@ -28,7 +29,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT_DIR = ROOT / "bench-results"
-GOALS = {"overhead": 1.03, "followup": 20.0, "rss_mb": 2000 * 1.0, "stall_ms": 50.0}
+GOALS = {
+    "overhead": 1.03,
+    "followup": 20.0,
+    "rss_mb": 2000 * 1.0,
+    "stall_ms": 50.0,
+    "low_memory_rss_mb": 1800.0,
+}
 
 
 def say(msg: str) -> None:
@@ -255,6 +262,52 @@ def report(res: dict, tokens: int) -> str:
     return "\n".join(lines)
 
 
+def low_memory(args, inputs: dict[str, Path]) -> int:
+    """The A4 page in 4x with the default projector and with its Q8_0 copy (`EngineOptions.low_memory`), each in a
+    process of its own: peak RSS and time to first token beside their goals."""
+    from paperlens.core.models import scan_model_dir
+
+    models = scan_model_dir(args.model_dir)
+    models.require("4x")
+    models.require("4x", low_memory=True)  # derive the Q8_0 copy before any timing
+    name, a4 = next((k, v) for k, v in inputs.items() if k.startswith("A4"))
+    rows = []
+    for label, extra, goal in (
+        ("default projector (F16)", (), GOALS["rss_mb"]),
+        ("low memory (Q8_0 projector)", ("--low-memory",), GOALS["low_memory_rss_mb"]),
+    ):
+        say(f"{name}, 4x, {label}…")
+        r = worker(args, "paperlens", "4x", a4, *extra)
+        rows.append((label, r, goal))
+        say(f"  peak RSS {r['peak_rss_mb']:.0f} MB, first token {r['ttft_s']:.2f} s")
+    lines = [
+        f"Machine: {machine()}; {args.size} twin, {name}, 4x, {args.tokens} generated tokens.",
+        "",
+        "| projector | peak RSS (MB) | goal | time to first token (s) | decode tok/s | image tokens |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for label, r, goal in rows:
+        met = "met" if r["peak_rss_mb"] <= goal else "missed"
+        lines.append(
+            f"| {label} | {fmt(r['peak_rss_mb'], 0)} | ≤ {goal:,.0f} ({met}) | {fmt(r['ttft_s'], 2)} | "
+            f"{fmt(r['decode_tokens_per_s'])} | {r['image_tokens']:,} |"
+        )
+    d, q = rows[0][1], rows[1][1]
+    lines.append(
+        f"\nQ8_0 saves {d['peak_rss_mb'] - q['peak_rss_mb']:,.0f} MB and costs "
+        f"{(q['ttft_s'] / d['ttft_s'] - 1) * 100 if d['ttft_s'] else float('nan'):+.0f} % time to first token."
+    )
+    table = "\n".join(lines)
+    print(table)
+    out = args.json or OUT_DIR / f"bench-{args.size}-low-memory.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(
+        json.dumps({"rows": [{"projector": lb, **r} for lb, r, _ in rows], "table": table}, indent=2)
+    )
+    say(f"wrote {out}")
+    return 0
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m tests.benchmarks", description=__doc__.split("\n")[0])
     p.add_argument("--size", choices=("full", "tiny"), default="full")
@@ -266,6 +319,11 @@ def main(argv=None) -> int:
     p.add_argument("--model-dir", type=Path, default=None, help="use these model files instead of the twin")
     p.add_argument("--no-raw", action="store_true", help="skip the raw llama-cpp-python comparison")
     p.add_argument("--json", type=Path, default=None, help="where to write the JSON (default bench-results/)")
+    p.add_argument(
+        "--low-memory",
+        action="store_true",
+        help="only the A4 page in 4x, with the default and with the Q8_0 projector (peak RSS, first token)",
+    )
     args = p.parse_args(argv)
     args.tokens = args.tokens or (64 if args.quick else 512)
 
@@ -280,7 +338,9 @@ def main(argv=None) -> int:
         args.model_dir = files.text.parent
         say(f"  twin ready in {time.perf_counter() - t0:.0f}s: {args.model_dir}")
     work = OUT_DIR / "inputs"
-    inputs = make_inputs(work, args.quick)
+    inputs = make_inputs(work, args.quick or args.low_memory)
+    if args.low_memory:
+        return low_memory(args, inputs)
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     res: dict = {
         "machine": machine(),

@@ -1,6 +1,7 @@
 """One measured run in a process of its own, so its peak RSS is the run's own and not its neighbours'.
 
     python -m tests.benchmarks.worker --tool paperlens|raw --mode 4x|16x --image PAGE.png --model-dir DIR [--followup]
+                                      [--low-memory]
 
 Prints one JSON line. `paperlens` goes through PaperLens' Engine; `raw` does the same work with llama-cpp-python alone
 (`Llama` + `MTMDChatHandler`, the library's documented path), so the two can be compared figure by figure.
@@ -45,6 +46,7 @@ def run_paperlens(args) -> dict:
         repeat_penalty=1.0,
         repetition_guard=False,  # a random model loops; the benchmark wants every token decoded
         suppress_eos=True,
+        low_memory=args.low_memory,  # the mode's Q8_0 projector (derived before any timing by the harness)
     )
     engine = LlamaEngine(scan_model_dir(args.model_dir), cfg)
     t0 = time.perf_counter()
@@ -165,6 +167,7 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--device", default="cpu")
     p.add_argument("--followup", action="store_true")
+    p.add_argument("--low-memory", action="store_true", help="PaperLens with the Q8_0 projector")
     args = p.parse_args(argv)
     if not args.threads:  # both paths get the same threads: PaperLens' default, the physical cores
         from paperlens.core.engine.images import physical_cores
