@@ -191,3 +191,19 @@ def test_the_password_dialog_is_wide_enough_for_its_title(qtbot):
     qtbot.addWidget(dialog)
     title = dialog.fontMetrics().horizontalAdvance(dialog.windowTitle())
     assert dialog.minimumWidth() >= max(320, title + 120)
+
+
+def test_the_model_menu_lists_the_model_files_like_paperlens_models(
+    qtbot, make_window, settings, tiny_model_dir
+):
+    # GIVEN a model folder with the twin's text model and projector
+    settings.model_dir = str(tiny_model_dir)
+    window = make_window()
+    # WHEN Model > Model Files… is chosen
+    window.action_table["model_files"].trigger()
+    qtbot.waitUntil(lambda: bool(window.models.files_report), timeout=10_000)
+    # THEN it shows what `paperlens models` prints: each file, its size and mode, which are in use
+    report = window.models.files_report
+    assert str(tiny_model_dir) in report and "* = in use" in report
+    assert "twin-tiny" in report and "16x" in report
+    window.models.files_box.close()

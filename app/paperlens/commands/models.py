@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from paperlens.core.download import partial_files
+    from paperlens.core.download import folder_report, partial_files
     from paperlens.core.models import (
         missing_models_message,
         removable_files,
@@ -84,21 +84,8 @@ def run_list(args: argparse.Namespace) -> int:
             )
         )
         return 0 if found.complete else 3
-    print(f"Model folder: {folder}")
-    if not found.files:
-        print("  (no .gguf files)")
-    for f in found.files:
-        mark = "*" if id(f) in in_use else " "
-        print(f" {mark} {f.describe()}")
-        if f.path.name in removable:
-            print(f"     can be removed: {removable[f.path.name]}")
-    for p in partials:
-        print(
-            f"   {p.name}: unfinished download, {p.stat().st_size / 1e6:,.0f} MB (`paperlens models download`"
-        )
-        print("     continues it; can be removed to start over)")
-    total = sum(f.size for f in found.files)
-    print(f"  {len(found.files)} files, {total / 1e9:.2f} GB; * = in use")
+    for line in folder_report(folder, found):
+        print(line)
     if found.complete:
         modes = ", ".join(sorted(found.projectors))
         print(f"Ready: text model {found.text.path.name}; projector modes on disk: {modes}.")

@@ -588,3 +588,29 @@ def partial_files(folder: str | os.PathLike) -> list[Path]:
     """Unfinished downloads kept for resuming."""
     d = Path(folder).expanduser() / PARTIAL_DIR
     return sorted(d.glob("*.part")) if d.is_dir() else []
+
+
+def folder_report(folder: Path, found: ModelSet | None = None) -> list[str]:
+    """What is in the model folder, a line each: every file with its size, quantization and mode, which are in use
+    (*), which can be removed and why, unfinished downloads, the total. `paperlens models` prints it; the window's
+    Model > Model Files… shows it."""
+    from paperlens.core.models import removable_files
+
+    found = found if found is not None else scan_model_dir(folder)
+    removable = removable_files(found)
+    in_use = {id(f) for f in (found.text, *found.projectors.values(), *found.compact.values()) if f}
+    lines = [f"Model folder: {folder}"]
+    if not found.files:
+        lines.append("  (no .gguf files)")
+    for f in found.files:
+        lines.append(f" {'*' if id(f) in in_use else ' '} {f.describe()}")
+        if f.path.name in removable:
+            lines.append(f"     can be removed: {removable[f.path.name]}")
+    for p in partial_files(folder):
+        lines.append(
+            f"   {p.name}: unfinished download, {p.stat().st_size / 1e6:,.0f} MB (`paperlens models download`"
+        )
+        lines.append("     continues it; can be removed to start over)")
+    total = sum(f.size for f in found.files)
+    lines.append(f"  {len(found.files)} files, {total / 1e9:.2f} GB; * = in use")
+    return lines

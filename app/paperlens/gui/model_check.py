@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QUrl, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QUrl, Signal, Slot
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QFileDialog, QWidget
 
@@ -87,6 +87,8 @@ class ModelStatus(QObject):
         self.status = status
         self.notice = notice
         self._check = check
+        self.files_report = ""  # the last Model Files… report (shown in a message box)
+        self.files_box: Any = None
         self._engine_options = engine_options
         self._on_models = on_models
         self._real_engine = real_engine
@@ -170,6 +172,25 @@ class ModelStatus(QObject):
         if self._say_result:
             self._say_result = False
             self.status.showMessage(text, 8000)
+
+    def show_files(self) -> None:
+        """Model > Model Files…: the same report as `paperlens models`, built off the GUI thread."""
+        from paperlens.core.download import folder_report
+
+        folder = self.folder()
+        self.jobs.submit(lambda: folder_report(folder), self._files_listed, self._check_failed)
+
+    def _files_listed(self, lines: list[str]) -> None:
+        from PySide6.QtGui import QFontDatabase
+        from PySide6.QtWidgets import QMessageBox
+
+        self.files_report = "\n".join(lines)
+        box = QMessageBox(QMessageBox.Icon.Information, "Model files", lines[0], parent=self._parent)
+        box.setInformativeText("\n".join(lines[1:]))
+        box.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        self.files_box = box
+        box.open()
 
     def folder(self) -> Path:
         from paperlens.core.models import resolve_model_dir
