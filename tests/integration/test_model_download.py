@@ -3,7 +3,11 @@ nothing reaches any host but 127.0.0.1, and only for the download."""
 
 from __future__ import annotations
 
+import signal
 import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -160,3 +164,51 @@ def test_low_memory_derives_a_q8_0_projector_that_llama_cpp_runs(fresh_model_dir
     mtime = compact.path.stat().st_mtime_ns
     assert main([*args, "--low-memory"]) == 0
     assert compact.path.stat().st_mtime_ns == mtime
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "kill-9"])
+def test_a_download_stopped_by_ctrl_c_or_kill_9_resumes_where_it_stopped(hub, tmp_path, stop):
+    from paperlens.core.download import partial_files
+
+    # GIVEN a slow download running in its own process
+    folder = tmp_path / "m"
+    hub.delay = 0.05
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "paperlens",
+            "models",
+            "download",
+            "--endpoint",
+            hub.endpoint,
+            "--model-dir",
+            str(folder),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        # WHEN it is stopped once some bytes are on disk (Ctrl-C, or kill -9 as a crash or power cut would)
+        deadline = time.monotonic() + 120
+        while not any(p.stat().st_size > 0 for p in partial_files(folder)):
+            assert proc.poll() is None and time.monotonic() < deadline, "the download never started"
+            time.sleep(0.05)  # polling a file's size: the condition itself
+        proc.send_signal(stop)
+        rc = proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    # THEN Ctrl-C exits 130 and, either way, the partial file stays and nothing half-written is in the folder
+    assert rc == (130 if stop == signal.SIGINT else -signal.SIGKILL)
+    kept = {p.name: p.stat().st_size for p in partial_files(folder)}
+    assert kept and all(size > 0 for size in kept.values())
+    assert not [p for p in folder.glob("*.gguf")] or all(p.stat().st_size > 0 for p in folder.glob("*.gguf"))
+    # AND the next download continues with a Range request from where it stopped, and finishes
+    hub.delay = 0.0
+    hub.requests.clear()
+    assert main(["models", "download", "--endpoint", hub.endpoint, "--model-dir", str(folder)]) == 0
+    ranges = [r.range for r in hub.requests if r.method == "GET" and r.range]
+    assert any(r.startswith("bytes=") and not r.startswith("bytes=0-") for r in ranges), ranges
+    assert not partial_files(folder)
