@@ -20,7 +20,10 @@ from paperlens.core.results.markdown import markdown_to_html
 from paperlens.core.results.tables import extract_tables
 from paperlens.core.runs import DocumentResult, PageResult
 
-FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# derandomize: the same examples on every run, so CI never meets a new one by chance (explore locally without it)
+FAST = settings(
+    max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
 
 # Markdown-ish text: the characters tables, HTML and math are made of, plus control characters and any letter
 markdownish = st.lists(
@@ -66,8 +69,19 @@ def test_the_table_reader_never_crashes_and_keeps_its_tables_rectangular(text):
 @FAST
 @given(text=markdownish)
 def test_drawn_markdown_never_carries_a_resource_or_a_script(text):
-    html = markdown_to_html(text).lower()
-    assert "<img" not in html and "<script" not in html and "src=" not in html and "onerror" not in html
+    from html.parser import HTMLParser
+
+    found: list[tuple[str, list]] = []
+
+    class Tags(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            found.append((tag, attrs))
+
+    Tags().feed(
+        markdown_to_html(text)
+    )  # text such as "&lt;img src=x&gt;" in a code span is fine: it is not a tag
+    assert not [t for t, _ in found if t in ("img", "script", "iframe", "object", "embed", "link", "style")]
+    assert not [a for _, attrs in found for a, _ in attrs if a == "src" or a.startswith("on") or a == "style"]
 
 
 @FAST

@@ -87,9 +87,15 @@ class JobRunner(QObject):
     def wait(self, msecs: int = 5000) -> bool:
         return self.pool.waitForDone(msecs)
 
+    def close(self, msecs: int = 3000) -> None:
+        """The owner is going away: wait a little for running jobs, then drop every callback, so a job that ends
+        later (a slow render on a busy machine) calls nothing that belonged to a closed window."""
+        self.wait(msecs)
+        self._callbacks.clear()
+
     @Slot(int, object, object)
     def _deliver(self, task_id: int, value: Any, error: Any) -> None:
-        on_done, on_error = self._callbacks.pop(task_id, (None, None))
+        on_done, on_error = self._callbacks.pop(task_id, (None, None))  # none once closed
         try:
             if error is None:
                 if on_done is not None:

@@ -579,7 +579,7 @@ class MainWindow(QMainWindow):
         self.settings.splitter = self.splitter.saveState()
         self.settings.sync()
         self.host.shutdown(SHUTDOWN_TIMEOUT_MS)
-        self.jobs.wait(3000)
+        self.jobs.close(3000)
         self.documents.close_all()
         event.accept()
 

@@ -69,6 +69,8 @@ class PageCache(QObject):
 
         def done(image: QImage) -> None:
             self._render_pending.discard(key)
+            if self._stopped or s.closed:  # the window or the document closed while the page rendered
+                return
             self._images[key] = image
             while len(self._images) > FULL_IMAGE_CACHE:
                 self._images.popitem(last=False)
