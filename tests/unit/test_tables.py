@@ -208,3 +208,13 @@ def test_html_to_text_drops_scripts_and_tags() -> None:
         html_to_text("<p>One <b>two</b></p><script>x()</script><p>three<br>four</p>")
         == "One two\nthree\nfour"
     )
+
+
+def test_markup_that_makes_html_parser_give_up_does_not_break_the_page() -> None:
+    # found by hypothesis: Python's html.parser raises AssertionError on "<![a" inside a table
+    from paperlens.core.results.markdown import markdown_to_html
+    from paperlens.core.results.tables import extract_tables
+
+    text = "<table><![a](/dev/zero)"
+    assert isinstance(extract_tables(text), list)
+    assert isinstance(markdown_to_html(text), str)

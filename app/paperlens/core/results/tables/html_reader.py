@@ -79,7 +79,10 @@ class HtmlTables(HTMLParser):
         """Feeds `data`; returns the part of it after the outermost </table> ("" while the table is open)."""
         before = len(self.fed)
         self.fed += data
-        super().feed(data)
+        # html.parser gives up on some malformed markup with an AssertionError (`<![a` in Python 3.11): keep what
+        # was read; the rest of a model's broken table is not worth losing the page over (found by hypothesis)
+        with contextlib.suppress(AssertionError, ValueError):
+            super().feed(data)
         if self.done:
             return self.fed[max(self.end_offset, before) :]
         return ""
