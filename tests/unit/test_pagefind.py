@@ -266,3 +266,30 @@ def test_two_small_letters_are_not_blank():
     for y, x in [(300, 200), (800, 900), (1400, 500)]:
         dusty[y : y + 2, x : x + 2] = 40
     assert is_blank(dusty)
+
+
+def test_page_finding_runs_on_two_threads_at_once_each_with_its_own_detector():
+    # The window renders a page and its thumbnail on two pool threads at once; one shared OpenCV line detector
+    # crashed the process (a segfault seen under load). Each thread gets its own, and results agree.
+    import threading
+
+    from paperlens.core.pagefind import detect
+
+    img = photo(bg="dark", seed=3)[0]
+    results, detectors = [], set()
+
+    def run() -> None:
+        for _ in range(3):
+            results.append(find_page(img))
+        detectors.add(id(detect._LSD.detector))
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert len(results) == 6 and len(detectors) == 2
+    corners = [
+        None if q is None else np.round(np.asarray(q.corners, dtype=float), 1).tolist() for q in results
+    ]
+    assert all(c == corners[0] for c in corners)

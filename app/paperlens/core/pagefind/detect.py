@@ -8,6 +8,7 @@ lines to the edges, which also recovers corners that are rounded (ID cards) or c
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Iterator
 
 import cv2
@@ -316,7 +317,9 @@ def _candidates(view: _View, min_area: float) -> Iterator[np.ndarray]:
     yield from _line_quads(view, min_area)
 
 
-_LSD: cv2.LineSegmentDetector | None = None
+# One line-segment detector per thread: an OpenCV detector object is not safe to share, and the window renders a page
+# and its thumbnail on two pool threads at once (sharing one module-wide detector crashed the process).
+_LSD = threading.local()
 
 
 def _line_quads(view: _View, min_area: float, per_family: int = 14, keep: int = 8) -> Iterator[np.ndarray]:
@@ -326,12 +329,12 @@ def _line_quads(view: _View, min_area: float, per_family: int = 14, keep: int = 
     the other (a few thousand combinations, scored at once with numpy by how much of each side segments cover, so an
     imaginary side sinks the lot), and the best go on to the full score.
     """
-    global _LSD
-    if _LSD is None:
-        _LSD = cv2.createLineSegmentDetector()
+    lsd = getattr(_LSD, "detector", None)
+    if lsd is None:
+        lsd = _LSD.detector = cv2.createLineSegmentDetector()
     h, w = view.shape
     dim = max(h, w)
-    found = _LSD.detect(view.light)[0]
+    found = lsd.detect(view.light)[0]
     if found is None:
         return
     segs = found.reshape(-1, 4).astype(np.float64)
