@@ -317,9 +317,11 @@ def _candidates(view: _View, min_area: float) -> Iterator[np.ndarray]:
     yield from _line_quads(view, min_area)
 
 
-# One line-segment detector per thread: an OpenCV detector object is not safe to share, and the window renders a page
-# and its thumbnail on two pool threads at once (sharing one module-wide detector crashed the process).
-_LSD = threading.local()
+# One line-segment detector, used under a lock: an OpenCV detector object is not safe to use from two threads at once,
+# and the window renders a page and its thumbnail on two pool threads (unguarded, that crashed the process under load).
+# (A detector per thread, kept in threading.local, crashed too: Qt's pool threads tear down their Python state.)
+_LSD: cv2.LineSegmentDetector | None = None
+_LSD_LOCK = threading.Lock()
 
 
 def _line_quads(view: _View, min_area: float, per_family: int = 14, keep: int = 8) -> Iterator[np.ndarray]:
@@ -329,12 +331,13 @@ def _line_quads(view: _View, min_area: float, per_family: int = 14, keep: int = 
     the other (a few thousand combinations, scored at once with numpy by how much of each side segments cover, so an
     imaginary side sinks the lot), and the best go on to the full score.
     """
-    lsd = getattr(_LSD, "detector", None)
-    if lsd is None:
-        lsd = _LSD.detector = cv2.createLineSegmentDetector()
+    global _LSD
     h, w = view.shape
     dim = max(h, w)
-    found = lsd.detect(view.light)[0]
+    with _LSD_LOCK:
+        if _LSD is None:
+            _LSD = cv2.createLineSegmentDetector()
+        found = _LSD.detect(view.light)[0]
     if found is None:
         return
     segs = found.reshape(-1, 4).astype(np.float64)
