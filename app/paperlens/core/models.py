@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import tempfile
 import threading
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from typing import Any
 
 from paperlens.core.errors import DownloadCancelled, ModelInvalid, ModelNotFound, ProjectorMismatch
 from paperlens.core.options import MODES
+from paperlens.core.tempfiles import remove_stale, sync_folder
 
 log = logging.getLogger(__name__)
 
@@ -297,6 +299,7 @@ def scan_model_dir(folder: str | os.PathLike) -> ModelSet:
     found = ModelSet(folder=folder)
     if not folder.is_dir():
         return found
+    remove_stale(folder, STALE_TEMP)
     for path in sorted(folder.glob("*.gguf")):
         if path.name.startswith(".") or ".tmp" in path.name:
             continue
@@ -339,6 +342,10 @@ def derived_q8_path(projector: Path) -> Path:
 
 ByteProgress = Callable[[int, int], None]  # (bytes written, bytes in all)
 
+# `.paperlens-<writer's pid>-<mkstemp's 8 characters>.gguf.tmp`: removed by the next scan or derivation once that
+# process is gone (a derivation killed mid-write leaves up to 0.9 GB there).
+STALE_TEMP = re.compile(r"\.paperlens-(?P<pid>\d+)-[A-Za-z0-9_]{8}\.gguf\.tmp")
+
 
 def _rewrite_gguf(
     source: Path,
@@ -354,14 +361,18 @@ def _rewrite_gguf(
     """Copy a GGUF file with some metadata replaced and some tensors left out or converted, atomically.
 
     Written to a hidden temporary name in the target's folder (which the model scan skips), flushed to disk and
-    renamed into place, so a crash never leaves a half file that a later scan would pick up.
+    renamed into place, so a crash never leaves a half file that a later scan would pick up. The temporary name carries
+    our process id: one left by a killed derivation is removed by the next one (or the next scan of the folder).
     `convert(tensor)` returns (data, ggml type) for a tensor to store differently.
     """
     import gguf
 
     reader = gguf.GGUFReader(source, "r")
     arch = _field_value(reader, "general.architecture") or "clip"
-    fd, tmp_name = tempfile.mkstemp(prefix=".", suffix=".gguf.tmp", dir=target.parent)
+    remove_stale(target.parent, STALE_TEMP)
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".paperlens-{os.getpid()}-", suffix=".gguf.tmp", dir=target.parent
+    )
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -408,6 +419,7 @@ def _rewrite_gguf(
         del reader
         os.chmod(tmp, source.stat().st_mode & 0o777)  # mkstemp makes 0600; match the official file
         os.replace(tmp, target)
+        sync_folder(target.parent)  # the rename itself survives a power cut
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise ModelInvalid(

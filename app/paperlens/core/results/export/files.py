@@ -11,11 +11,12 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import secrets
+import re
 import sys
 from pathlib import Path
 
 from paperlens.core.errors import ExportError
+from paperlens.core.tempfiles import pid_tag, remove_stale, sync_folder
 
 _WINDOWS_FORBIDDEN = set('<>:"/\\|?*')
 _WINDOWS_RESERVED = (
@@ -126,9 +127,14 @@ def _write_bytes(fd: int, data: bytes) -> None:
         view = view[n:]
 
 
+# `.<start of the target's name>.<writer's pid>-<8 hex digits>.partial`: one left by an export that was killed before
+# its rename is removed by the next export into that folder, once its writer is gone.
+STALE_PARTIAL = re.compile(r"\..{1,40}\.(?P<pid>\d+)-[0-9a-f]{8}\.partial", re.DOTALL)
+
+
 def _write_temp(path: Path, data: bytes) -> Path:
     """Writes `data` to a new hidden file next to `path` and syncs it; removes it again on any failure."""
-    tmp = path.with_name(f".{path.name[:40]}.{secrets.token_hex(4)}.partial")
+    tmp = path.with_name(f".{path.name[:40]}.{pid_tag()}.partial")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     fd = os.open(tmp, flags, 0o666)  # 0o666 minus the umask: the same mode a plain open() gives
     try:
@@ -144,18 +150,6 @@ def _write_temp(path: Path, data: bytes) -> Path:
     return tmp
 
 
-def _sync_folder(folder: Path) -> None:
-    """Makes the rename itself durable (POSIX); best effort."""
-    if os.name != "posix":
-        return
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 def write_atomically(files: list[tuple[Path, bytes]]) -> None:
     """Writes every file or none: all temporary files first, then each renamed over its target.
 
@@ -164,6 +158,8 @@ def write_atomically(files: list[tuple[Path, bytes]]) -> None:
     """
     for path, _ in files:
         check_target(path)
+    for folder in {p.parent for p, _ in files}:
+        remove_stale(folder, STALE_PARTIAL)
     temps: list[tuple[Path, Path]] = []
     current = files[0][0] if files else Path()
     try:
@@ -186,7 +182,7 @@ def write_atomically(files: list[tuple[Path, bytes]]) -> None:
                 if tmp.exists():
                     tmp.unlink()
     for folder in {p.parent for p, _ in files}:
-        _sync_folder(folder)
+        sync_folder(folder)
 
 
 def safe_stem(title: str) -> str:
