@@ -90,7 +90,7 @@ class EngineConfig:
 class _PageState:
     """The context right after a page's image: restoring it skips the image encode for a follow-up question."""
 
-    data: Any  # numpy uint8 array
+    data: Any  # numpy uint8 array; None when llama.cpp could not save it whole (then not kept)
     n_tokens: int
     input_ids: list[int]
     image_tokens: int
@@ -334,8 +334,7 @@ class LlamaEngine(VisionEngine):
             rgb = as_rgb(image)
             key = f"{self.config.mode}:{page_key or pixels_key(rgb)}"
             state = self._states.get(key)
-            if state is not None:
-                self._restore(state)
+            if state is not None and self._restore(key, state):
                 self._states.move_to_end(key)
                 stats.image_reused = True
             else:
@@ -440,8 +439,16 @@ class LlamaEngine(VisionEngine):
                     llama.n_tokens = new_n_past.value
                     image_tokens += n_tok
                     slices += 1
+            if cancel.is_set():  # cancelled during the last chunk: its text may be half evaluated
+                llama.reset()
+                return None
+            try:
+                saved = self._snapshot()
+            except EngineError as exc:  # the page is encoded all the same: answer it, just keep no state
+                log.warning("%s", exc)
+                saved = None
             return _PageState(
-                data=self._snapshot(),
+                data=saved,
                 n_tokens=llama.n_tokens,
                 input_ids=llama.input_ids[: llama.n_tokens].tolist(),
                 image_tokens=image_tokens,
@@ -472,20 +479,29 @@ class LlamaEngine(VisionEngine):
         size = llama_cpp.llama_state_get_size(ctx)
         buf = np.empty(size, dtype=np.uint8)
         n = llama_cpp.llama_state_get_data(ctx, buf.ctypes.data_as(ctypes.POINTER(ctypes.c_uint8)), size)
-        return buf[:n]
+        if size <= 0 or n != size:  # a short or empty copy would restore a page the model never saw
+            raise EngineError(f"llama.cpp saved {n} of {size} bytes of the page state; it is not kept.")
+        return buf
 
-    def _restore(self, state: _PageState) -> None:
+    def _restore(self, key: str, state: _PageState) -> bool:
+        """Puts a saved page state back; False (and the state forgotten) when llama.cpp refuses it, so that the
+        caller encodes the page again instead of failing."""
         llama, llama_cpp = self._llama, self._llama_cpp
         data = state.data
         ptr = data.ctypes.data_as(ctypes.POINTER(ctypes.c_uint8))
         if llama_cpp.llama_state_set_data(llama._ctx.ctx, ptr, data.size) != data.size:
-            raise EngineError(
-                "Could not restore the saved page state; the page will be encoded again next time."
-            )
+            log.warning("llama.cpp refused the saved state of a page; encoding the page again")
+            self._states.pop(key, None)
+            llama.reset()
+            return False
         llama.input_ids[: state.n_tokens] = state.input_ids
         llama.n_tokens = state.n_tokens
+        return True
 
     def _remember(self, key: str, state: _PageState) -> None:
+        if state.data is None:  # no usable snapshot (see _snapshot): nothing to keep
+            self._states.pop(key, None)
+            return
         self._states[key] = state
         self._states.move_to_end(key)
         while len(self._states) > max(0, self.config.page_states):

@@ -24,6 +24,24 @@ class _LlamaLog:
         self._callback = None
 
     def install(self, llama_cpp, mtmd_cpp) -> None:
+        """Points llama.cpp's and the projector's log at us; called again whenever llama.cpp may have taken it back.
+
+        The ctypes callback is made once and kept for the life of the process: C holds only its address, so a
+        callback freed (or replaced) while C still points at it would make the next log line call freed memory.
+        """
+        callback = self._callback
+        if callback is None:
+            callback = self._callback = self._make_callback(llama_cpp)
+        llama_cpp.llama_log_set(callback, ctypes.c_void_p(0))
+        for name in ("mtmd_log_set", "mtmd_helper_log_set"):
+            fn = getattr(mtmd_cpp, name, None)
+            if fn is not None:
+                try:
+                    fn(callback, ctypes.c_void_p(0))
+                except Exception as exc:  # a binding mismatch must not stop the engine
+                    log.debug("cannot route %s: %s", name, exc)
+
+    def _make_callback(self, llama_cpp):
         # ggml.h: NONE=0, DEBUG=1, INFO=2, WARN=3, ERROR=4, CONT=5 (continues the previous line)
         levels = {1: logging.DEBUG, 2: logging.INFO, 3: logging.WARNING, 4: logging.ERROR}
 
@@ -44,15 +62,7 @@ class _LlamaLog:
             lvl = self._level if self._level >= logging.WARNING else logging.DEBUG
             llama_log.log(lvl, "%s", line.strip())
 
-        self._callback = callback  # keep a reference: C holds only the pointer
-        llama_cpp.llama_log_set(callback, ctypes.c_void_p(0))
-        for name in ("mtmd_log_set", "mtmd_helper_log_set"):
-            fn = getattr(mtmd_cpp, name, None)
-            if fn is not None:
-                try:
-                    fn(callback, ctypes.c_void_p(0))
-                except Exception as exc:  # a binding mismatch must not stop the engine
-                    log.debug("cannot route %s: %s", name, exc)
+        return callback
 
     def mentions(self, *words: str) -> bool:
         text = "\n".join(self.recent).lower()
