@@ -528,3 +528,17 @@ def test_no_tables_sentence_reads_well_for_each_spreadsheet_format() -> None:
         "an HTML",
         "a DOCX",
     ]
+
+
+def test_html_export_has_no_remote_image_even_without_its_csp() -> None:
+    # GIVEN a page whose text names remote images (Word and mail clients ignore the export's CSP, so only their
+    # absence protects the reader)
+    md = (
+        '![Company logo](https://track.example/logo.png)\n\n<img src="http://track.example/pixel.gif" alt="Seal '
+        'of the\n city"> and <IMG SRC=//track.example/x.png>\n\n'
+        '<table><tr><td><img src="http://track.example/t.png" alt="signature"></td></tr></table>\n'
+    )
+    html = export.render_html(DocumentResult("x", [PageResult(1, md)]))
+    # THEN nothing in the file points at a server, and the alt texts the model wrote are kept as text
+    assert "track.example" not in html and "<img" not in html.lower()
+    assert "[Company logo]" in html and "[Seal of the city]" in html

@@ -5,7 +5,9 @@ writes must not run a script or load anything from disk or the network: a `<scri
 `<img src=\\\\host\\share>` or a Markdown image pointing at a FIFO would otherwise be fetched by Qt on the GUI thread
 (a hang that comes back every time the cached result is shown) or by whoever opens the exported file. So: only
 harmless formatting tags pass, without any attribute; the content of script-like tags is dropped; everything else is
-escaped. Markdown images are drawn as their alt text by the dialect (`results.markdown`).
+escaped. Images are never loaded: an `<img>` becomes its alt text, as Markdown images do in the dialect
+(`results.markdown`), so an exported file fetches nothing even where its Content-Security-Policy is ignored (Word, mail
+clients).
 """
 
 from __future__ import annotations
@@ -57,10 +59,10 @@ class _Sanitizer:
 
         class _P(HTMLParser):
             def handle_starttag(self, tag, attrs):
-                outer._start(tag)
+                outer._start(tag, attrs)
 
             def handle_startendtag(self, tag, attrs):
-                outer._start(tag)
+                outer._start(tag, attrs)
 
             def handle_endtag(self, tag):
                 outer._end(tag)
@@ -74,9 +76,14 @@ class _Sanitizer:
         self.drop = 0
         self.parser = _P(convert_charrefs=True)
 
-    def _start(self, tag: str) -> None:
+    def _start(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _DROP_CONTENT:
             self.drop += 1
+        elif tag == "img" and not self.drop:
+            # never loaded (Word and mail clients ignore the export's CSP): its alt text, as Markdown images get
+            alt = " ".join((dict(attrs).get("alt") or "").split())
+            if alt:
+                self.out.append(html.escape(f"[{alt}]"))
         elif not self.drop and tag in self.allowed:
             self.out.append(f"<{tag}>")
 
