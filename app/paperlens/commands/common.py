@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from paperlens.core.errors import PaperLensError
@@ -66,8 +69,13 @@ def model_options(p: argparse.ArgumentParser) -> None:
 def document_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--password",
-        help="password of an encrypted PDF (or leave it out: on a terminal it is asked for, unechoed, and stays out "
-        "of the shell's history)",
+        help="password of an encrypted PDF; better leave it out: on a terminal it is asked for, unechoed, and stays "
+        f"out of the shell's history (without a terminal: --password-file or ${ENV_PASSWORD})",
+    )
+    p.add_argument(
+        "--password-file",
+        metavar="FILE",
+        help="read an encrypted PDF's password from the first line of FILE ('-': from standard input)",
     )
     p.add_argument("--dpi", type=int, default=None, help="render PDFs at this DPI (default: fits 9 slices)")
     p.add_argument(
@@ -119,23 +127,52 @@ def open_document(args: argparse.Namespace) -> Document:
 
     return open_doc(
         args.file,
-        password=args.password,
-        password_callback=ask_password_on_terminal,
+        password=pdf_password(args),
+        password_callback=password_asker(Path(args.file).name),
         dpi=args.dpi,
         flatten=not args.no_flatten,
     )
 
 
-def ask_password_on_terminal() -> str | None:
-    """Type an encrypted PDF's password when asked (not echoed, not in shell history); None without a terminal."""
-    import getpass
+ENV_PASSWORD = "PAPERLENS_PDF_PASSWORD"
 
-    if not (sys.stdin and sys.stdin.isatty()):
-        return None
-    try:
-        return getpass.getpass("Password: ") or None
-    except (EOFError, KeyboardInterrupt):
-        return None
+
+def pdf_password(args: argparse.Namespace) -> str | None:
+    """The password given without typing it: --password, else the first line of --password-file, else
+    $PAPERLENS_PDF_PASSWORD. None when there is none (then a terminal asks for it)."""
+    if getattr(args, "password", None):
+        return args.password
+    source = getattr(args, "password_file", None)
+    if source:
+        if source == "-":
+            text = sys.stdin.readline() if sys.stdin else ""
+        else:
+            try:
+                with open(source, encoding="utf-8", errors="surrogateescape") as fh:
+                    text = fh.readline()
+            except OSError as exc:
+                raise UsageError(
+                    f"The password file {source} cannot be read ({exc.strerror or exc})."
+                ) from exc
+        return text.rstrip("\r\n") or None
+    return os.environ.get(ENV_PASSWORD) or None
+
+
+def password_asker(name: str) -> Callable[[], str | None]:
+    """Asks for `name`'s password on the terminal (not echoed, not in shell history); None without a terminal, so a
+    script never waits for input and gets the sentence saying how to give it."""
+
+    def ask() -> str | None:
+        import getpass
+
+        if not (sys.stdin and sys.stdin.isatty()):
+            return None
+        try:
+            return getpass.getpass(f"Password for {name}: ") or None
+        except (EOFError, KeyboardInterrupt):
+            return None
+
+    return ask
 
 
 class CtrlCCancels:

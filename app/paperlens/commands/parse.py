@@ -19,6 +19,8 @@ from paperlens.commands.common import (
     fmt_eta,
     model_options,
     open_document,
+    password_asker,
+    pdf_password,
 )
 from paperlens.core.errors import PaperLensError
 
@@ -211,8 +213,24 @@ def run_batch(args: argparse.Namespace) -> int:
     except PaperLensError as exc:
         print(f"paperlens: {exc} Running without the cache (a rerun will redo every page).", file=sys.stderr)
 
+    typed: dict[Path, str] = {}  # a password typed for a file: the batch opens it again later, asked once
+
     def opener(path: Path):
-        return open_doc(path, password=args.password, dpi=args.dpi, flatten=not args.no_flatten)
+        ask = password_asker(path.name)
+
+        def ask_once() -> str | None:
+            answer = ask()
+            if answer:
+                typed[path] = answer
+            return answer
+
+        return open_doc(
+            path,
+            password=typed.get(path) or pdf_password(args),
+            password_callback=ask_once,
+            dpi=args.dpi,
+            flatten=not args.no_flatten,
+        )
 
     def write(result, item) -> list[Path]:
         target = batch.output_path(out_dir, item, spec.extension)

@@ -9,7 +9,14 @@ import time
 from pathlib import Path
 
 from paperlens.commands import Command
-from paperlens.commands.common import CtrlCCancels, UsageError, build_engine, document_options, model_options
+from paperlens.commands.common import (
+    CtrlCCancels,
+    UsageError,
+    build_engine,
+    document_options,
+    model_options,
+    pdf_password,
+)
 from paperlens.core.errors import PaperLensError
 
 
@@ -44,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     library = Library()
 
     def opener(path: Path):
-        return open_doc(path, password=args.password, dpi=args.dpi, flatten=not args.no_flatten)
+        return open_doc(path, password=pdf_password(args), dpi=args.dpi, flatten=not args.no_flatten)
 
     def write(result, item) -> list[Path]:
         target = batch.output_path(out_dir, item, spec.extension)
