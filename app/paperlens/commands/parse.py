@@ -260,7 +260,7 @@ def run_batch(args: argparse.Namespace) -> int:
     finally:
         engine.close()
         display.end()
-    summary.skipped = inputs.skipped
+    summary.skipped = [*inputs.skipped, *summary.skipped]
     print_summary(summary, out_dir)
     if summary.cancelled:
         return EXIT_CANCELLED
@@ -319,6 +319,7 @@ class BatchDisplay:
         if self.quiet:
             return
         cached = f", {outcome.cached} from the cache" if outcome.cached else ""
+        cached += f", {outcome.skipped_pages} skipped" if outcome.skipped_pages else ""
         counts = f" [{self.counts(self.last)}]" if self.last is not None and not self.tty else ""
         self._line(f"{outcome.item.path}: {outcome.status} ({outcome.pages} pages{cached}){counts}")
 

@@ -55,15 +55,18 @@ def collect_inputs(paths: Iterable[str | Path], glob: str | None = None) -> Inpu
         root = Path(raw).expanduser()
         if not root.exists():
             raise PaperLensError(f"{raw} does not exist.")
-        if root.is_file():
+        if not root.is_dir():  # a file, or a pipe or device given by name: opening it says what it is
             candidates = [(root, Path(root.name))]
         else:
-            candidates = [(p, p.relative_to(root)) for p in sorted(root.rglob("*")) if p.is_file()]
+            candidates = [(p, p.relative_to(root)) for p in sorted(root.rglob("*")) if not p.is_dir()]
         for path, rel in candidates:
             if glob and not (fnmatch.fnmatch(path.name, glob) or fnmatch.fnmatch(rel.as_posix(), glob)):
                 continue
             if any(part.startswith(".") for part in rel.parts) and root.is_dir():
                 continue  # hidden files and folders (.DS_Store, .git) are not documents
+            if root.is_dir() and not path.is_file():  # never opened: reading a pipe or a device may never end
+                found.skipped.append((path, _not_a_file(path)))
+                continue
             resolved = path.resolve()
             if resolved in seen:
                 continue
@@ -73,6 +76,12 @@ def collect_inputs(paths: Iterable[str | Path], glob: str | None = None) -> Inpu
             seen.add(resolved)
             found.items.append(BatchItem(path, rel))
     return found
+
+
+def _not_a_file(path: Path) -> str:
+    if path.is_symlink() and not path.exists():
+        return "a link that leads nowhere (or to itself)"
+    return "not a file but a pipe, a socket or a device"
 
 
 def output_path(out_dir: Path, item: BatchItem, extension: str) -> Path:
@@ -297,6 +306,8 @@ def run_batch(
                 outcome.status, outcome.error = "failed", str(exc)
         elif write is not None and not outcome.failed_pages and not outcome.pages:
             outcome.status, outcome.error = "failed", "The document has no pages."
+        elif write is not None and not outcome.failed_pages:  # said in the summary, or it would seem lost
+            summary.skipped.append((item.path, "every page was skipped (blank), so nothing was written"))
         _finish(summary, outcome, cb, progress)
     summary.seconds = time.perf_counter() - t_start
     return summary

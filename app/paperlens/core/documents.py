@@ -171,6 +171,8 @@ def sniff_kind(path: str | Path) -> str:
         raise DocumentError(f"There is no file at {str(p)!r}.")
     if p.is_dir():
         raise DocumentError(f"{name} is a folder, not a document.")
+    if not p.is_file():  # a pipe (FIFO), a device, a socket: reading one may wait, or go on, forever
+        raise DocumentError(f"{name} is not a file but a pipe or a device, which PaperLens does not read.")
     try:
         with p.open("rb") as fh:
             head = fh.read(2048)
