@@ -54,6 +54,8 @@ class DocumentView(QSplitter):
         cache.image_ready.connect(self.image_ready)
         cache.image_failed.connect(self.image_failed)
         cache.thumbnail_ready.connect(self.thumbnail_ready)
+        cache.thumbnail_dropped.connect(self.thumbnail_dropped)
+        self.thumbs.pages_in_view.connect(self.thumbnails_in_view)
 
     def clear(self) -> None:
         self.thumbs.set_pages(0)
@@ -101,6 +103,17 @@ class DocumentView(QSplitter):
     def thumbnail_ready(self, s: DocumentSession, n: int, image: QImage) -> None:
         if s is self._current():
             self.thumbs.set_thumbnail(n, image)
+
+    @Slot(object, int)
+    def thumbnail_dropped(self, s: DocumentSession, n: int) -> None:
+        if s is self._current():
+            self.thumbs.clear_thumbnail(n)
+
+    @Slot(int, int)
+    def thumbnails_in_view(self, first: int, last: int) -> None:
+        s = self._current()
+        if s is not None:
+            self.cache.show_range(s, first, last)
 
     def refresh_markdown(self) -> None:
         s = self._current()

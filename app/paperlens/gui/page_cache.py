@@ -2,6 +2,10 @@
 
 Why one at a time for thumbnails: a 300-page PDF queues 300 of them, and the page the user is looking at must not wait
 behind that queue in the (two-thread) pool. Renders happen on the pool; images arrive as signals on the GUI thread.
+
+Thumbnails are bounded: the `THUMBNAIL_CACHE` most recently shown ones are kept (about 66 KB each, so ~20 MB), the
+rest dropped (`thumbnail_dropped`) and rendered again when scrolled back into view. The pages in view (`show_range`)
+are rendered first and kept; keeping every thumbnail of a 10,000-page document would take about 1 GB.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from paperlens.gui.jobs import JobRunner, pil_to_qimage
 from paperlens.gui.pages import THUMB_HEIGHT, THUMB_WIDTH
 
 FULL_IMAGE_CACHE = 4  # rendered page images (QImage) kept for quick switching back
+THUMBNAIL_CACHE = 300  # thumbnails kept, all documents together (110 x 150 x 4 bytes each: about 20 MB)
 
 
 def thumbnail_of(image: QImage) -> QImage:
@@ -34,6 +39,9 @@ class PageCache(QObject):
     image_ready = Signal(object, int, QImage)  # session, page, full image
     image_failed = Signal(object, int, str)  # session, page, why
     thumbnail_ready = Signal(object, int, QImage)  # session, page, thumbnail
+    thumbnail_dropped = Signal(
+        object, int
+    )  # session, page: its thumbnail was let go to stay within the bound
 
     def __init__(
         self,
@@ -47,6 +55,11 @@ class PageCache(QObject):
         self._images: OrderedDict[tuple[str, int], QImage] = OrderedDict()
         self._render_pending: set[tuple[str, int]] = set()
         self._thumb_queue: list[tuple[str, int]] = []
+        self._thumbs: OrderedDict[tuple[str, int], None] = (
+            OrderedDict()
+        )  # kept thumbnails, least recent first
+        self._in_view: tuple[str, range] = ("", range(0))  # the pages the thumbnail list shows now
+        self._thumb_failed: set[tuple[str, int]] = set()
         self._thumb_busy = False
         self._stopped = False
 
@@ -85,13 +98,32 @@ class PageCache(QObject):
         self._jobs.submit(work, done, failed)
 
     def queue_thumbnails(self, s: DocumentSession, numbers: range | list[int]) -> None:
+        """Render these thumbnails ahead of need; of a long document only those nearest the current page (the rest
+        are rendered when the list shows them: rendering them all would only make the bound drop them again)."""
+        numbers = list(numbers)
+        room = THUMBNAIL_CACHE // 2
+        if len(numbers) > room:
+            numbers = sorted(sorted(numbers, key=lambda n: abs(n - s.current_page))[:room])
         self._thumb_queue.extend((s.id, n) for n in numbers)
         self._next_thumbnail()
+
+    def show_range(self, s: DocumentSession, first: int, last: int) -> None:
+        """The thumbnail list shows pages first..last of `s`: render those missing first, and keep those there."""
+        self._in_view = (s.id, range(max(1, first), min(last, s.page_count) + 1))
+        for n in self._in_view[1]:
+            key = (s.id, n)
+            if key in self._thumbs:
+                self._thumbs.move_to_end(key)
+        self._next_thumbnail()
+
+    def thumbnail_count(self) -> int:
+        return len(self._thumbs)
 
     def drop(self, doc_id: str) -> None:
         """Forget a closed document's images and queued thumbnails."""
         for key in [k for k in self._images if k[0] == doc_id]:
             del self._images[key]
+        self._thumb_failed = {k for k in self._thumb_failed if k[0] != doc_id}
         self._thumb_queue = [k for k in self._thumb_queue if k[0] != doc_id]
 
     def stop(self) -> None:
@@ -100,15 +132,42 @@ class PageCache(QObject):
 
     def _set_thumbnail(self, s: DocumentSession, n: int, image: QImage) -> None:
         s.thumbnails[n] = image
+        self._thumbs[(s.id, n)] = None
+        self._thumbs.move_to_end((s.id, n))
         self.thumbnail_ready.emit(s, n, image)
+        doc_id, in_view = self._in_view
+        while len(self._thumbs) > THUMBNAIL_CACHE:
+            old_id, old_n = old = next(iter(self._thumbs))
+            if old_id == doc_id and old_n in in_view and len(in_view) < THUMBNAIL_CACHE:
+                self._thumbs.move_to_end(old)  # in view: keep it (only when the view alone is over the bound)
+                continue
+            del self._thumbs[old]
+            owner = self._session(old_id)
+            if owner is not None and owner.thumbnails.pop(old_n, None) is not None:
+                self.thumbnail_dropped.emit(owner, old_n)
+
+    def _wanted_in_view(self) -> tuple[str, int] | None:
+        doc_id, in_view = self._in_view
+        s = self._session(doc_id) if doc_id else None
+        if s is None:
+            return None
+        for n in in_view:
+            if n not in s.thumbnails and (doc_id, n) not in self._thumb_failed:
+                return (doc_id, n)
+        return None
 
     def _next_thumbnail(self) -> None:
         if self._thumb_busy or self._stopped:
             return
-        while self._thumb_queue:
-            doc_id, n = self._thumb_queue.pop(0)
+        while True:
+            key = self._wanted_in_view()
+            if key is None:
+                if not self._thumb_queue:
+                    return
+                key = self._thumb_queue.pop(0)
+            doc_id, n = key
             s = self._session(doc_id)
-            if s is None or n in s.thumbnails:
+            if s is None or n in s.thumbnails or not 1 <= n <= s.page_count:
                 continue
             self._thumb_busy = True
 
@@ -121,8 +180,9 @@ class PageCache(QObject):
                     self._set_thumbnail(s, n, image)
                 self._next_thumbnail()
 
-            def failed(_message: str) -> None:
+            def failed(_message: str, s=s, n=n) -> None:
                 self._thumb_busy = False
+                self._thumb_failed.add((s.id, n))  # a page that cannot be drawn is not asked for again
                 self._next_thumbnail()
 
             self._jobs.submit(work, done, failed)

@@ -6,7 +6,7 @@ The view shows a QImage rendered off the GUI thread; it only converts it to a pi
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QPoint, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPixmap, QWheelEvent
 from PySide6.QtWidgets import (
     QFrame,
@@ -29,6 +29,7 @@ class ThumbnailList(QListWidget):
     """Page thumbnails in a column; each caption says whether the page is parsed (✓), partial (…) or failed (!)."""
 
     page_selected = Signal(int)  # 1-based page number
+    pages_in_view = Signal(int, int)  # first and last page shown (1-based): their thumbnails are wanted
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -45,6 +46,50 @@ class ThumbnailList(QListWidget):
         self.setAccessibleName("Pages")
         self.currentRowChanged.connect(self._row_changed)
         self._placeholder = self._blank_icon()
+        self._in_view = (0, 0)
+        self.verticalScrollBar().valueChanged.connect(self._view_moved)
+        self.verticalScrollBar().rangeChanged.connect(self._view_moved)
+
+    def visible_pages(self) -> tuple[int, int]:
+        """The first and last page (1-based) at least partly in view; (0, 0) when there are none."""
+        if not self.count():
+            return (0, 0)
+        rect = self.viewport().rect()
+        x, gap = rect.width() // 2, 3 * self.spacing() + 2
+
+        def row_at(y: int, step: int) -> int:
+            for dy in range(0, gap, 2):  # the point may fall between two items
+                index = self.indexAt(QPoint(x, y + step * dy))
+                if index.isValid():
+                    return index.row()
+            return -1
+
+        first = row_at(rect.top() + 1, 1)
+        if first < 0:  # not laid out yet: asked again when the view moves or resizes
+            return (0, 0)
+        below = row_at(rect.bottom() - 1, -1)
+        step = self.visualItemRect(self.item(first)).height() + 2 * self.spacing()
+        if step <= 2 * self.spacing():
+            return (0, 0)
+        last = below if below >= first else first + rect.height() // step + 1
+        last = min(last, self.count() - 1, first + 200)  # never more than a screenful or two
+        return (first + 1, last + 1)
+
+    def _view_moved(self, *_: object) -> None:
+        shown = self.visible_pages()
+        if shown != self._in_view and shown != (0, 0):
+            self._in_view = shown
+            self.pages_in_view.emit(*shown)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        self._view_moved()
+
+    def clear_thumbnail(self, number: int) -> None:
+        """Back to the grey placeholder (the thumbnail was let go to save memory; it comes back when in view)."""
+        item = self.item(number - 1)
+        if item is not None:
+            item.setIcon(self._placeholder)
 
     @staticmethod
     def _blank_icon() -> QIcon:
@@ -63,6 +108,8 @@ class ThumbnailList(QListWidget):
         if count:
             self.setCurrentRow(max(0, min(count, current) - 1))
         self.blockSignals(False)
+        self._in_view = (0, 0)
+        self._view_moved()
 
     def set_thumbnail(self, number: int, image: QImage) -> None:
         item = self.item(number - 1)
