@@ -275,6 +275,9 @@ def build_corpus(folder: Path) -> list[Case]:
     add("loop.pdf", None, REFUSED, "a symlink to itself")
     (folder / "folder.pdf").mkdir()
     add("folder.pdf", None, REFUSED, "a folder named like a PDF")
+    (folder / "links").mkdir()
+    (folder / "links" / "up").symlink_to("..")  # a folder walk that followed links would never end
+    add("links/up", None, REFUSED, "a link to the folder above (a loop for a folder walk)")
     return cases
 
 

@@ -56,6 +56,7 @@ NAMES = [
     "zero-device.png",
     "loop.pdf",
     "folder.pdf",
+    "up",
 ]
 MAX_PIXELS = max(MAX_RENDER_PIXELS, MAX_IMAGE_PIXELS)
 
