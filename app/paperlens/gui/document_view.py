@@ -127,7 +127,10 @@ class DocumentView(QSplitter):
             return
         n = s.current_page
         empty = "No tables on this page." if n in s.results else f"Parse page {n} to see its tables."
-        self.tables.show_markdown(s.markdown(n), empty_message=empty)
+        # the pages an export would join (those with a good result), and this page whatever its state
+        joinable = {p for p, r in s.results.items() if r.ok} | {n}
+        pages = [(p, s.markdown(p)) for p in sorted(joinable)]
+        self.tables.show_document(pages, n, empty_message=empty)
         self.tables_dirty = False
 
     @Slot(str)

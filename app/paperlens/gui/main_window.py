@@ -189,6 +189,20 @@ class MainWindow(QMainWindow):
         self.host.library_ready.connect(self._on_library_ready)
         self.models.changed.connect(self._update_actions)
         self.tables.copied.connect(lambda text: self.status.showMessage(text, 5000))
+        self.tables.join.setChecked(bool(self.settings.join_tables))
+        self.tables.join_changed.connect(self._join_tables_changed)
+        self.exporter.merge_tables = lambda: bool(self.settings.join_tables)
+
+    def _join_tables_changed(self, on: bool) -> None:
+        """The Tables tab's "Join tables across pages": kept, and used by the Tables tab and every export."""
+        self.settings.join_tables = on
+        self.view.refresh_tables()
+        self.status.showMessage(
+            "Tables that go on across pages are joined, here and in exports."
+            if on
+            else "Tables are shown and exported page by page.",
+            5000,
+        )
 
     # ------------------------------------------------------------------------------------------------------------------
     # state helpers

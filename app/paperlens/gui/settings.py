@@ -91,6 +91,7 @@ class Settings:
     hub_endpoint = _Setting("model/hub_endpoint", "")  # a mirror for downloads; "" = $HF_ENDPOINT or the hub
     dpi = _Setting("documents/dpi", 0)  # 0: let the core pick the DPI that fits the model's slices
     recent_files = _Setting("documents/recent", [])
+    join_tables = _Setting("results/join_tables", True)  # tables across pages as one (Tables tab and exports)
     geometry = _Setting("window/geometry", QByteArray())
     window_state = _Setting("window/state", QByteArray())
     splitter = _Setting("window/splitter", QByteArray())
