@@ -16,7 +16,7 @@ import contextlib
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
@@ -73,6 +73,32 @@ class _Slot:
     index: int = 0
     page: Page | None = None
     source: str = ""
+
+
+class _SessionImages(Mapping[int, Image.Image]):
+    """Page number -> the page image the session shows and the model read, rendered when asked (one at a time, so an
+    export of a 300-photo document never holds 300 photos)."""
+
+    def __init__(self, session: DocumentSession, numbers: list[int]) -> None:
+        self._session = session
+        self._numbers = numbers
+
+    def __getitem__(self, number: int) -> Image.Image:
+        if number not in self._numbers:
+            raise KeyError(number)
+        try:
+            return self._session.page(number).image
+        except DocumentError as exc:
+            raise KeyError(number) from exc
+
+    def __contains__(self, number: object) -> bool:
+        return number in self._numbers
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._numbers)
+
+    def __len__(self) -> int:
+        return len(self._numbers)
 
 
 class DocumentSession:
@@ -299,7 +325,19 @@ class DocumentSession:
             pages=pages,
             title=Path(self.title).stem,
             page_count=self.page_count,
+            # anything but one PDF file: the pages as the model read them (a capture, a photo flattened or kept
+            # whole as the user chose), rendered one at a time by the export that draws them
+            page_images=None if self._one_pdf() else _SessionImages(self, [p.page for p in pages]),
         )
+
+    def _one_pdf(self) -> bool:
+        """Every page is a page of one PDF file (which an export can copy, vector and all)."""
+        with self._lock:
+            return (
+                len(self._documents) == 1
+                and getattr(self._documents[0], "kind", "") == "pdf"
+                and all(slot.page is None for slot in self._slots)
+            )
 
     def chat(self, scope: ChatScope | str, page_no: int | None) -> list[ChatTurn]:
         key = "document" if scope == ChatScope.DOCUMENT else f"page-{page_no}"
