@@ -29,7 +29,8 @@ from paperlens.core.page import Page
 from paperlens.core.runs import DocumentResult, Finish, PageResult, RunStats
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif", ".pnm", ".ppm"}
-DOCUMENT_SUFFIXES = {".pdf", ".xps", ".epub", ".cbz"}
+# what open_document reads besides images (not XPS, EPUB or CBZ: MuPDF could, but they are not checked or tested)
+DOCUMENT_SUFFIXES = {".pdf"}
 PAGE_CACHE = 6  # rendered pages kept in memory per document (an A4 page at 150 dpi is about 6.5 MB)
 
 # Asks for a password: (file name, "" the first time or the reason the last one failed) -> password or None (cancel).
