@@ -22,6 +22,7 @@ connection, a refused key, a server without vision or without the model stop the
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import json
 import logging
@@ -30,7 +31,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -143,6 +144,10 @@ class _Server:
     kind: str = ""
     model: str = ""
     in_flight: int = 0
+    # the server ends an answer early when another request waits (llama-cpp-python's `--interrupt_requests`, on by
+    # default): found on the first such answer, after which pages go to it one at a time
+    one_at_a_time: bool = False
+    gate: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
 
 class RemoteEngine(VisionEngine):
@@ -262,9 +267,23 @@ class RemoteEngine(VisionEngine):
                 return RunResult(shown.text, Finish.CANCELLED, stats)
             server = self._pick(tried)
             try:
-                text, finish, stats = self._stream(
-                    client, server, messages, uses_image, max_tokens, cancel, shown, on_chunk
-                )
+                with _gate(server, cancel) as entered:
+                    if not entered:
+                        return RunResult(shown.text, Finish.CANCELLED, stats)
+                    text, finish, stats = self._stream(
+                        client, server, messages, uses_image, max_tokens, cancel, shown, on_chunk
+                    )
+            except _Interrupted as exc:
+                # not the server's failure: the same server, at once, and from now on one page at a time
+                last_error = exc.reason
+                if not server.one_at_a_time:
+                    server.one_at_a_time = True
+                    log.warning(
+                        "%s ends an answer when another request waits (llama-cpp-python's server does unless "
+                        "started with --interrupt_requests false); sending it one page at a time from now on",
+                        server.url,
+                    )
+                continue
             except _Retry as exc:
                 last_error = exc.reason
                 tried.add(server.url)
@@ -383,7 +402,7 @@ class RemoteEngine(VisionEngine):
         think = _ThinkFilter()
         finish = Finish.STOP
         pieces = 0
-        ended = False  # a finish reason or [DONE] came: a stream that stops without one was cut off
+        ended = False  # a finish reason came: a stream that stops without one was cut off
 
         def emit(piece: str) -> None:
             nonlocal text
@@ -414,7 +433,12 @@ class RemoteEngine(VisionEngine):
                             hint="Raise --page-timeout or use a faster server.",
                         )
                     if event.get("[DONE]"):
-                        ended = True
+                        if not ended:  # [DONE] with no finish reason: ended by the server, not finished
+                            raise _Interrupted(
+                                f"the server at {server.url} ended the answer early, without a finish reason "
+                                "(llama-cpp-python's server does so when another request waits: start it with "
+                                "--interrupt_requests false, or use --jobs 1)"
+                            )
                         break
                     if "error" in event:
                         raise EngineError(f"The server at {server.url} failed: {_message(event)}")
@@ -491,6 +515,27 @@ class _Retry(Exception):
         super().__init__(reason)
         self.reason = reason
         self.retry_after = retry_after
+
+
+class _Interrupted(_Retry):
+    """The stream ended with `[DONE]` before any finish reason: the server gave up on this answer for another."""
+
+
+@contextlib.contextmanager
+def _gate(server: _Server, cancel: threading.Event) -> Iterator[bool]:
+    """Holds the server's gate while a page streams, when it takes one page at a time; yields False when cancelled
+    while waiting for it."""
+    if not server.one_at_a_time:
+        yield True
+        return
+    while not server.gate.acquire(timeout=0.1):
+        if cancel.is_set():
+            yield False
+            return
+    try:
+        yield True
+    finally:
+        server.gate.release()
 
 
 def _events(lines: Iterator[str]) -> Iterator[dict[str, Any]]:
