@@ -31,3 +31,18 @@ def test_the_boxes_question_reuses_the_page_and_gibberish_gives_no_box(tiny_mode
     assert 0 < run.stats.generated_tokens <= LOCATE_MAX_TOKENS
     # random weights write no grounding: nothing is shown rather than a box made up from noise
     assert "<box>" not in run.text.lower() and located.boxes == [] == parse_boxes(run.text)
+
+
+def test_cli_ask_json_asks_for_boxes_on_the_kept_page(tiny_model_dir, tmp_path, capsys):
+    import json
+
+    from paperlens.cli import main
+
+    path = tmp_path / "page.png"
+    a4_page().save(path)
+    args = ["ask", str(path), "What is the total?", "--model-dir", str(tiny_model_dir), "--mode", "16x"]
+    assert main([*args, "--max-tokens", "8", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["boxes_stats"]["image_reused"] and out["boxes_stats"]["encode_s"] == 0
+    assert out["boxes"] == [] or all(0 <= b["x0"] < b["x1"] <= 1240 for b in out["boxes"])
+    assert out["page_pixels"] == {"width": 1240, "height": 1754}
