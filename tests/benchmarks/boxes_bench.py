@@ -25,11 +25,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 GOAL_RATIO = 0.10
 QUESTION = "What is the total of the invoice?"
-# The answer the boxes question follows: a plausible one of about 64 tokens. The twin's own answer is random tokens,
+# The answer the boxes question follows: a plausible one, a little shorter than the first answer's 64 tokens. The twin's own answer is random tokens,
 # which read back as text would come to several times as many tokens as the model generated, unlike a real answer.
-ANSWER = (
-    "The total of the invoice is 2,443 EUR. It is the sum of the forty item lines, listed from line 1 (1,000 EUR) "
-    "to line 40 (2,443 EUR), and it appears on the last line of the table, under the heading Invoice 2026-11."
+ANSWER = (  # 54 tokens; the boxes question then reads 235 tokens of text after the page (full-size twin's tokenizer)
+    "The total of the invoice is 2,443 EUR. It is the sum of the item lines of the table, printed on the last line "
+    "of the page."
 )
 
 
