@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QPoint, Qt, QUrl
 from PySide6.QtTest import QTest
 
 from paperlens.core.session import ChatScope
@@ -101,7 +101,8 @@ def test_clicking_a_highlight_scrolls_its_answer_into_view(qtbot, make_window):
     assert all(len(t.boxes) == 1 for t in turns)
     # the latest answer's place is shown; choosing the first answer ("Show on the page") shows its line instead
     assert window.view.shown_turn() == 3
-    window.ask.turn_selected.emit(0)
+    assert "turn:0" in window.ask.transcript.toHtml()  # "Show on the page" under the first answer is a link
+    window.ask.transcript.anchorClicked.emit(QUrl("turn:0"))
     (item,) = window.view.highlights.items
     assert item.turn == 0 and abs(item.sceneBoundingRect().top() - known[2].pixels[1]) <= 4
     # the first answer is out of view at the end of a long chat
