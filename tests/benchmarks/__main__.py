@@ -10,6 +10,7 @@ Builds the full-size twin once (cached under the user cache dir), then measures,
   to first token, decode tokens/s, seconds for a page of 512 generated tokens, peak RSS;
 - the same work done by raw llama-cpp-python (no PaperLens code) and the ratio PaperLens / raw;
 - a follow-up question on an encoded page against the first question;
+- the boxes question after an answer ("where on the page did that come from", `boxes_bench.py`) against the answer;
 - the GUI thread's worst stall while a page runs;
 - PDF page rendering time, and page finding frames/s on 1280x720 frames.
 Prints a Markdown table and writes JSON to bench-results/. Goals are shown beside the figures, never asserted.
@@ -250,6 +251,12 @@ def report(res: dict, tokens: int) -> str:
             f"| follow-up question, time to first token: first {fmt(fu['first_ttft_s'], 2)} s, follow-up "
             f"{fmt(fu['followup_ttft_s'], 3)} s | {fmt(fu['speedup'], 0)}x faster | ≥ {GOALS['followup']:.0f}x |"
         )
+    bx = res.get("boxes")
+    if bx:
+        lines.append(
+            f"| boxes question after an answer (4x): answer {fmt(bx['first_s'], 1)} s, boxes {fmt(bx['boxes_s'], 2)} s "
+            f"({bx['boxes_tokens']} tokens) | {fmt(100 * bx['ratio'], 1)} % | < 10 % |"
+        )
     rss = max(r["paperlens"]["peak_rss_mb"] for r in res["pages"])
     lines.append(f"| peak RSS (worst page) | {fmt(rss, 0)} MB | ≤ 2,000 MB |")
     lines.append(
@@ -384,6 +391,15 @@ def main(argv=None) -> int:
     fu = worker(args, "paperlens", "4x", a4, "--followup")
     fu["speedup"] = fu["first_ttft_s"] / fu["followup_ttft_s"] if fu["followup_ttft_s"] else float("nan")
     res["followup"] = fu
+    say("Boxes question after an answer (4x)…")
+    from tests.benchmarks.boxes_bench import run_mode as boxes_run
+
+    res["boxes"] = boxes_run(
+        args.model_dir,
+        a4,
+        "4x",
+        argparse.Namespace(device=args.device, threads=args.threads, answer_tokens=64, boxes_tokens=64),
+    )
     say("GUI stall…")
     res["gui"] = gui_stall(args)
     res["gui_stall_ms"] = res["gui"]["worst_stall_ms"] if res["gui"] else None

@@ -21,8 +21,9 @@ from paperlens.core.engine.contract import VisionEngine
 from paperlens.core.errors import DocumentError, EngineError, ImageDecodeError, PageRunError, PaperLensError
 from paperlens.core.library import Edit, Library, ResultKey
 from paperlens.core.page import Page
-from paperlens.core.prompts import Task, ask_task, parse_task
-from paperlens.core.runs import DocumentResult, Finish, PageResult, RunResult
+from paperlens.core.prompts import LOCATE_MAX_TOKENS, Task, ask_task, locate_task, parse_task
+from paperlens.core.results.boxes import Box, parse_boxes
+from paperlens.core.runs import DocumentResult, Finish, PageResult, RunResult, RunStats
 
 log = logging.getLogger(__name__)
 
@@ -380,6 +381,47 @@ def ask_page(
     return engine.run(
         ask_task(question, history), page.image, on_chunk=on_chunk, cancel=cancel, page_key=page.image_hash
     )
+
+
+@dataclass
+class Located:
+    """Where on the page an answer came from: the sound boxes of the model's grounding output (maybe none), and the
+    run that gave them (its raw text is kept for debugging, never shown as an answer)."""
+
+    boxes: list[Box]
+    result: RunResult
+
+
+def locate_answer(
+    engine: VisionEngine,
+    page: Page,
+    question: str,
+    answer: str,
+    *,
+    history: tuple[tuple[str, str], ...] = (),
+    cancel: threading.Event | None = None,
+    max_tokens: int = LOCATE_MAX_TOKENS,
+) -> Located:
+    """Ask, after `answer`, which regions of the page it came from (`core/results/boxes.py` reads the reply).
+
+    A follow-up on the same page: an engine that keeps page states (llama.cpp here) restores the page and reads only
+    the chat's text, so this costs a few dozen tokens, not another image encode. A remote server gets the whole
+    request again. An answer that already carries its own boxes is not asked about again. A cancelled run, or output
+    that makes no sense, gives no boxes.
+    """
+    own = parse_boxes(answer)
+    if own:
+        return Located(own, RunResult(answer, Finish.STOP, RunStats()))
+    if not answer.strip():
+        return Located([], RunResult("", Finish.STOP, RunStats()))
+    _ready_to_answer(engine, question)
+    run = engine.run(
+        locate_task(question, answer, history, max_tokens),
+        page.image,
+        cancel=cancel,
+        page_key=page.image_hash,
+    )
+    return Located([] if run.cancelled else parse_boxes(run.text), run)
 
 
 ANSWER_RESERVE_TOKENS = 1024  # room kept for the answer of a whole-document question

@@ -26,6 +26,7 @@ from PIL import Image
 
 from paperlens.core.errors import DocumentError, PasswordRequired, WrongPassword
 from paperlens.core.page import Page
+from paperlens.core.results.boxes import Box
 from paperlens.core.runs import DocumentResult, Finish, PageResult, RunStats
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif", ".pnm", ".ppm"}
@@ -64,6 +65,11 @@ class ChatTurn:
     error: str | None = None
     stats: RunStats | None = None
     pages_with_text: int = 0  # a whole-document answer drawn from fewer pages than this may be incomplete
+    # where on the page a page answer came from (results.boxes.Box, 0-1000 page coordinates); `located` is None
+    # until the boxes question ran (or when it was not asked), then whether it ran to its end
+    boxes: list[Box] = field(default_factory=list)
+    located: bool | None = None
+    qa_id: int | None = None  # the exchange's row in the library, where its boxes are kept too
 
 
 @dataclass

@@ -128,6 +128,9 @@ class MainWindow(QMainWindow):
         self.toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.action_table.build_toolbar(self.toolbar)
         self.markdown.set_revert_action(self.act_revert_edit)
+        self.act_show_sources.setCheckable(True)
+        self.view.locating = self.documents.locating
+        self._sync_show_sources()
         self.addToolBar(self.toolbar)
         self._connect()
         self.opener.refresh_recent()
@@ -534,6 +537,18 @@ class MainWindow(QMainWindow):
             if before is None or spec.model_dir != before.model_dir:
                 self.models.check_again()
         self._update_actions()  # a server to run the model on enables Parse without a model here
+        self._sync_show_sources()  # "auto" follows where the model runs
+
+    def toggle_show_sources(self) -> None:
+        """View > Show Where Answers Come From: the user's own choice from now on, whichever engine runs."""
+        self.settings.show_sources = "on" if self.act_show_sources.isChecked() else "off"
+        self._sync_show_sources()
+
+    def _sync_show_sources(self) -> None:
+        on = self.settings.shows_sources
+        self.act_show_sources.setChecked(on)
+        self.view.show_sources = on
+        self.view.refresh_ask()
 
     @Slot()
     def export_dialog(self) -> None:
