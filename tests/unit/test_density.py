@@ -118,7 +118,7 @@ def test_auto_mode_reads_each_page_in_its_mode_and_stores_it_under_that_mode(tmp
     assert [p.stats.mode for p in doc.pages] == ["16x", "4x", "16x", "4x"]
     assert engine.asked == ["16x", "4x", "16x", "4x"]
     task = parse_task()
-    for src, want in zip(srcs, ("16x", "4x", "16x", "4x")):
+    for src, want in zip(srcs, ("16x", "4x", "16x", "4x"), strict=True):
         key = result_key(src.page, engine, task, want)
         assert key.model_id == f"fake-{want}" and library.get(key).text == f"read in {want}"
     library.add_document("doc.pdf", len(srcs))
