@@ -4,6 +4,7 @@
     ./run bench --quick              # A4 page only, fewer tokens: a smoke run of the whole harness (minutes)
     ./run bench --size tiny --quick  # the harness itself on the tiny twin (seconds)
     ./run bench --low-memory         # A4 page, 4x: peak RSS and first token with and without the Q8_0 projector
+    ./run bench --auto               # a mixed 10-page document in auto mode against all-4x (tests/benchmarks/auto_bench.py)
 
 Builds the full-size twin once (cached under the user cache dir), then measures, each run in its own process:
 - per input (A4 page at 150 dpi, US letter, a receipt photo, a 3136x3136 image) and mode (4x, 16x): image tokens, time
@@ -331,7 +332,24 @@ def main(argv=None) -> int:
         action="store_true",
         help="only the A4 page in 4x, with the default and with the Q8_0 projector (peak RSS, first token)",
     )
+    p.add_argument(
+        "--auto",
+        action="store_true",
+        help="only auto mode against all-4x on a mixed 10-page document (tests/benchmarks/auto_bench.py)",
+    )
     args = p.parse_args(argv)
+    if args.auto:
+        from tests.benchmarks import auto_bench
+
+        forward = ["--size", args.size, "--device", args.device, "--tokens", str(args.tokens or 16)]
+        for flag, value in (
+            ("--threads", args.threads),
+            ("--model-dir", args.model_dir),
+            ("--json", args.json),
+        ):
+            if value:
+                forward += [flag, str(value)]
+        return auto_bench.main(forward)
     args.tokens = args.tokens or (64 if args.quick else 512)
 
     import llama_cpp

@@ -374,3 +374,29 @@ def test_the_hot_folder_reads_a_slowly_copied_file_only_once_it_is_complete(tmp_
     stop2.set()
     t.join(timeout=30)
     assert not lines and not again.processed
+
+
+def test_auto_mode_sends_each_page_s_mode_to_vllm_and_records_16x_for_a_server_that_fixes_it():
+    from paperlens.core.page import Page
+    from paperlens.core.pipeline import PageSource, parse_pages
+    from tests import density_pages
+
+    letter, dense = density_pages.letter_page(), density_pages.dense_text_page()
+    sources = lambda: [PageSource(1, Page(letter, number=1)), PageSource(2, Page(dense, number=2))]  # noqa: E731
+    with StubServer(owned_by="vllm") as vllm:
+        e = engine(vllm.url, mode="auto")
+        assert e.modes == ("16x",)  # before it knows the server is vLLM, auto is what the server runs
+        e.load()
+        assert e.modes == ("4x", "16x")
+        doc = parse_pages(sources(), 2, e)
+        e.close()
+        assert [p.stats.mode for p in doc.pages] == ["16x", "4x"]
+        assert [r["mm_processor_kwargs"]["downsample_mode"] for r in vllm.requests] == ["16x", "4x"]
+    with (
+        StubServer() as llama
+    ):  # a llama.cpp server: its projector decides; PaperLens records the official 16x
+        with engine(llama.url, mode="auto", server_kind="llama") as e:
+            assert e.modes == ("16x",)
+            doc = parse_pages(sources(), 2, e)
+        assert [p.stats.mode for p in doc.pages] == ["16x", "16x"]
+        assert all("mm_processor_kwargs" not in r for r in llama.requests)

@@ -113,7 +113,7 @@ def _document_texts(args: argparse.Namespace, engine, cancel) -> list[tuple[int,
     """Every page's text: the user's edit, else the cached parse, else the PDF's text layer; pages with none of
     these are parsed now (and cached, so the next question is instant)."""
     from paperlens.core.library import Library
-    from paperlens.core.pipeline import PageSource, parse_pages
+    from paperlens.core.pipeline import PageSource, parse_pages, stored_page_results
     from paperlens.core.prompts import parse_task
 
     library: Library | None
@@ -125,7 +125,7 @@ def _document_texts(args: argparse.Namespace, engine, cancel) -> list[tuple[int,
     texts: dict[int, str] = {}
     with open_document(args) as doc:
         if library is not None:
-            known = library.page_results(source, engine.identity, engine.mode, parse_task().cache_name)
+            known = stored_page_results(library, source, engine, parse_task())
             texts.update({n: r.text for n, r in known.items()})
             texts.update({n: e.text for n, e in library.page_edits(source, "parse").items()})
         missing = []

@@ -15,7 +15,7 @@ from PySide6.QtCore import QObject, Signal
 
 from paperlens.core.errors import PaperLensError
 from paperlens.core.library import ResultKey
-from paperlens.core.options import MODES
+from paperlens.core.options import IMAGE_MODES, Mode
 from paperlens.core.prompts import TaskKind, parse_task
 from paperlens.core.results.boxes import boxes_from_json
 from paperlens.core.runs import Finish, PageResult, RunStats
@@ -85,7 +85,11 @@ def parse_summary(outcome: JobOutcome) -> str:
 
 def restore_summary(s: DocumentSession, pages: int, questions: int, mode: str) -> str:
     """The status bar's sentence when a reopened document's earlier results are shown."""
-    other = [r.stats.mode for r in s.results.values() if r.cached and r.stats.mode and r.stats.mode != mode]
+    other = [
+        r.stats.mode
+        for r in s.results.values()
+        if r.cached and r.stats.mode and r.stats.mode != mode and mode != Mode.AUTO.value
+    ]
     text = f"{s.title}: {pages} page(s) parsed earlier"
     if other:
         text += f", {len(other)} in {'/'.join(sorted(set(other)))} (Parse Page Again reads a page in {mode})"
@@ -358,7 +362,7 @@ class Documents(QObject):
         path, count, title = s.path, s.page_count, s.title
         task = parse_task().cache_name
         # the same model files in every mode: their identities share the text model's part
-        prefix = os.path.commonprefix([models.identity(m) for m in MODES])
+        prefix = os.path.commonprefix([models.identity(m) for m in IMAGE_MODES])
 
         def work():
             lib.add_document(path, count, title=title)

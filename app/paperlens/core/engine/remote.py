@@ -38,7 +38,7 @@ import httpx
 
 from paperlens.core.engine.contract import ChunkCallback, EngineInfo, VisionEngine
 from paperlens.core.errors import EngineError, EngineNotLoaded, ModelNotFound, PageRunError
-from paperlens.core.options import SERVER_KINDS, EngineOptions
+from paperlens.core.options import IMAGE_MODES, SERVER_KINDS, EngineOptions, Mode
 from paperlens.core.prompts import IM_END, IM_START, THINK_OFF, Task, build_prompt
 from paperlens.core.runs import Finish, RunResult, RunStats
 
@@ -187,6 +187,20 @@ class RemoteEngine(VisionEngine):
         return self.options.mode
 
     @property
+    def modes(self) -> tuple[str, ...]:
+        """In auto mode: both when every server is vLLM (it takes the mode per request); otherwise the server's
+        projector fixes the mode, which PaperLens cannot see: it records 16x, the official projector's (a server run
+        with PaperLens' 4x projector is used with --mode 4x instead)."""
+        if self.options.mode != Mode.AUTO.value:
+            return (self.options.mode,)
+        kinds = (
+            {s.kind for s in self.servers}
+            if all(s.kind for s in self.servers)
+            else {self.options.server_kind}
+        )
+        return IMAGE_MODES if kinds == {"vllm"} else (Mode.X16.value,)
+
+    @property
     def identity(self) -> str:
         """ "remote:" + the served model's name: results of a server never mix with local ones or other models."""
         return f"remote:{self._model or '?'}"
@@ -248,15 +262,27 @@ class RemoteEngine(VisionEngine):
         cancel: threading.Event | None = None,
         max_tokens: int | None = None,
         page_key: str | None = None,
+        mode: str | None = None,
     ) -> RunResult:
         client = self._client
         if client is None:
             raise EngineNotLoaded("The remote engine is not connected yet.")
+        modes = self.modes
+        if mode is not None and mode not in modes:
+            raise ValueError(f"this engine reads pages in {', '.join(modes)}, not {mode!r}")
         cancel = cancel or threading.Event()
         uses_image = task.uses_image and image is not None
+        if uses_image and mode is None:
+            if len(modes) > 1 and image is not None:
+                from paperlens.core.density import choose_mode
+
+                mode = choose_mode(image)
+            else:
+                mode = modes[0]
+        image_mode = mode if uses_image and mode else ""
         messages = chat_messages(task, image_data_url(image) if uses_image and image is not None else None)
         max_tokens = max_tokens or task.max_tokens or self.options.max_tokens
-        stats = RunStats(mode=self.mode if uses_image else "")
+        stats = RunStats(mode=image_mode)
         shown = _Shown()  # what on_chunk has been given: a retried stream only adds what is new
         attempts = max(1, self.options.retries + 1)
         last_error = ""
@@ -271,7 +297,7 @@ class RemoteEngine(VisionEngine):
                     if not entered:
                         return RunResult(shown.text, Finish.CANCELLED, stats)
                     text, finish, stats = self._stream(
-                        client, server, messages, uses_image, max_tokens, cancel, shown, on_chunk
+                        client, server, messages, image_mode, max_tokens, cancel, shown, on_chunk
                     )
             except _Interrupted as exc:
                 # not the server's failure: the same server, at once, and from now on one page at a time
@@ -363,8 +389,9 @@ class RemoteEngine(VisionEngine):
             )
 
     def _body(
-        self, server: _Server, messages: list[dict[str, Any]], uses_image: bool, max_tokens: int
+        self, server: _Server, messages: list[dict[str, Any]], image_mode: str, max_tokens: int
     ) -> dict:
+        """The request; `image_mode` is the page's mode ("" without an image), sent to vLLM per request."""
         body: dict[str, Any] = {
             "model": server.model,
             "messages": messages,
@@ -375,9 +402,9 @@ class RemoteEngine(VisionEngine):
         }
         if server.kind != "ollama":
             body["chat_template_kwargs"] = {"enable_thinking": False}
-        if server.kind == "vllm" and uses_image:
+        if server.kind == "vllm" and image_mode:
             body["mm_processor_kwargs"] = {
-                "downsample_mode": self.mode,
+                "downsample_mode": image_mode,
                 "max_slice_nums": self.options.max_slices,
             }
         body.update(self.extra_body)
@@ -388,14 +415,14 @@ class RemoteEngine(VisionEngine):
         client: httpx.Client,
         server: _Server,
         messages: list[dict[str, Any]],
-        uses_image: bool,
+        image_mode: str,
         max_tokens: int,
         cancel: threading.Event,
         shown: _Shown,
         on_chunk: ChunkCallback | None,
     ) -> tuple[str, Finish, RunStats]:
-        stats = RunStats(mode=self.mode if uses_image else "")
-        body = self._body(server, messages, uses_image, max_tokens)
+        stats = RunStats(mode=image_mode)
+        body = self._body(server, messages, image_mode, max_tokens)
         deadline = time.monotonic() + self.options.page_timeout_s
         t0 = time.perf_counter()
         text = ""
