@@ -574,6 +574,9 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         """Cancel the model, wait for its thread (with a time limit), close documents, remember the geometry."""
         self.markdown.flush_edit()
+        self.opener.abandon()  # files still opening are closed once open
+        for session in list(self.documents.sessions.values()):
+            session.cancel_renders()  # the model thread must not wait for a slow page to end
         self.cache.stop()
         self.settings.geometry = self.saveGeometry()
         self.settings.splitter = self.splitter.saveState()
