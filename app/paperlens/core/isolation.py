@@ -59,6 +59,12 @@ def isolation_wanted() -> bool:
     return os.environ.get(IN_PROCESS_ENV, "").strip() not in ("1", "true", "yes")
 
 
+def start_soon() -> None:
+    """Start the renderer child on a thread of its own (returns at once), unless documents open in this process."""
+    if isolation_wanted():
+        threading.Thread(target=renderer().start, name="paperlens-renderer-start", daemon=True).start()
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # the parent side
 # ---------------------------------------------------------------------------------------------------------------------
@@ -166,6 +172,12 @@ class Renderer:
                 self._exchange(child, doc.doc_id, ("open", doc.doc_id, *doc.open_args()), what=doc.name)
                 child.open_ids.add(doc.doc_id)
             return self._exchange(child, doc.doc_id if doc else None, (op, *args), what=what)
+
+    def start(self) -> None:
+        """Start the child now, if none runs (the window does this on a thread as it opens, so the first document
+        does not wait the second or so the child takes to import MuPDF)."""
+        with self._lock:
+            self._running()
 
     def open(self, doc_id: int, args: tuple[Any, ...], what: str) -> dict[str, Any]:
         with self._lock:
@@ -472,6 +484,8 @@ def serve(conn: Connection, memory_limit: int) -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in a terminal is the parent's to handle
     limit_memory(memory_limit)
+    import pymupdf  # noqa: F401 - imported now, while nobody waits: most documents are PDFs
+
     from paperlens.core import documents
 
     docs: dict[int, Any] = {}

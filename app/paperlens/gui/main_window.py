@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from paperlens import APP_NAME
+from paperlens.core import isolation
 from paperlens.core.options import DEFAULT_MAX_TOKENS, DEFAULT_N_CTX
 from paperlens.core.page import Page
 from paperlens.core.session import ChatScope, DocumentSession
@@ -131,6 +132,7 @@ class MainWindow(QMainWindow):
         self.addToolBar(self.toolbar)
         self._connect()
         self.opener.refresh_recent()
+        isolation.start_soon()  # the renderer child imports MuPDF while the user picks a file
         self._update_actions()
         self._restore_geometry()
         self.host.configure(self._engine_options())
