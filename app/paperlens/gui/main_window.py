@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, QThreadPool, Slot
+from PySide6.QtCore import QSize, Qt, QThreadPool, QTimer, Slot
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QDialog,
@@ -575,8 +575,14 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         """Cancel the model, wait for its thread (with a time limit), close documents, remember the geometry."""
+        if self.opener.busy:
+            # Files are opening: their wait (a local event loop) ends first, and the window closes after it, from
+            # the main loop, not inside that wait. What still opens is closed once open.
+            self.opener.abandon()
+            event.ignore()
+            QTimer.singleShot(0, self.close)
+            return
         self.markdown.flush_edit()
-        self.opener.abandon()  # files still opening are closed once open
         for session in list(self.documents.sessions.values()):
             session.cancel_renders()  # the model thread must not wait for a slow page to end
         self.cache.stop()

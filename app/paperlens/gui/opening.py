@@ -104,8 +104,7 @@ class Opener(QObject):
         self.add_session = add_session
         self.ask_password = ask_password
         self._pasted = 0
-        self._opening: _Opening | None = None
-        self._queued: list[str | Path] = []  # files dropped while others were opening: opened after them
+        self._openings: list[_Opening] = []  # in progress (more than one: files dropped while others open)
         self._opened.connect(self._on_opened, Qt.ConnectionType.QueuedConnection)
         self._finished.connect(self._on_finished, Qt.ConnectionType.QueuedConnection)
         self._password_wanted.connect(self._on_password_wanted, Qt.ConnectionType.QueuedConnection)
@@ -131,45 +130,39 @@ class Opener(QObject):
     @property
     def busy(self) -> bool:
         """True while files are being opened."""
-        return self._opening is not None
+        return bool(self._openings)
 
     def open_paths(self, paths: list[str | Path]) -> list[DocumentSession]:
         """Open files and folders; each that fails shows its reason and the others (and open documents) stay.
 
         The opening runs on a thread while this waits in a local event loop (the window keeps working). Files given
-        while others are opening (a second drop) are opened after them, and returned by the first call."""
-        if self._opening is not None:
-            self._queued.extend(paths)
+        while others are opening (a second drop, a file handed over by another launch) open on a thread of their
+        own meanwhile; this call returns once both are done (its loop is the inner one)."""
+        # The loop has no parent: the window (and this Opener) may be deleted while it runs, if it closes meanwhile.
+        opening = _Opening(expand_paths(paths), self.settings.dpi or None, QEventLoop())
+        self._openings.append(opening)
+        try:
+            worker = threading.Thread(
+                target=self._open_groups, args=(opening,), name="paperlens-open", daemon=True
+            )
+            worker.start()
+            while not (opening.done or opening.abandoned):
+                opening.loop.exec()
+        finally:
+            self._openings.remove(opening)
+        if opening.abandoned:
             return []
         opened: list[DocumentSession] = []
         errors: list[str] = []
-        pending = list(paths)
-        while pending:
-            opening = _Opening(expand_paths(pending), self.settings.dpi or None, QEventLoop(self))
-            self._opening = opening
-            try:
-                worker = threading.Thread(
-                    target=self._open_groups, args=(opening,), name="paperlens-open", daemon=True
-                )
-                worker.start()
-                while not (opening.done or opening.abandoned):
-                    opening.loop.exec()
-            finally:
-                self._opening = None
-            if opening.abandoned:
-                return opened
-            for group, session, error in opening.results:
-                name = group[0].name if len(group) == 1 else group[0].parent.name
-                if isinstance(error, PaperLensError):  # the sentence names the file once: most start with it
-                    errors.append(str(error) if name in str(error) else f"{name}: {error}")
-                elif (
-                    error is not None
-                ):  # a library's own error type: still the file's fault, still one sentence
-                    log.error("opening %s failed", name, exc_info=error)
-                    errors.append(f"{name} could not be opened ({type(error).__name__}: {error}).")
-                elif session is not None:
-                    opened.append(session)
-            pending, self._queued = self._queued, []
+        for group, session, error in opening.results:
+            name = group[0].name if len(group) == 1 else group[0].parent.name
+            if isinstance(error, PaperLensError):  # the sentence names the file once: most start with it
+                errors.append(str(error) if name in str(error) else f"{name}: {error}")
+            elif error is not None:  # a library's own error type: still the file's fault, still one sentence
+                log.error("opening %s failed", name, exc_info=error)
+                errors.append(f"{name} could not be opened ({type(error).__name__}: {error}).")
+            elif session is not None:
+                opened.append(session)
         if errors:
             for e in errors:
                 self.notice.show_error(e)
@@ -179,16 +172,23 @@ class Opener(QObject):
 
     def abandon(self) -> None:
         """The window is closing: stop waiting for files being opened; they are closed once open."""
-        opening = self._opening
-        if opening is not None:
+        for opening in self._openings:
             opening.abandoned = True
             opening.loop.quit()
 
     # -- the opening thread --
+    def _tell(self, signal: Any, *args: Any) -> None:
+        """Emit to the GUI thread; nothing when the window (and this Opener) was deleted meanwhile."""
+        try:
+            signal.emit(*args)
+        except RuntimeError:  # the C++ object is gone: nobody is waiting any more
+            opening = args[0]
+            opening.abandoned = True
+
     def _open_groups(self, opening: _Opening) -> None:
         def ask(name: str, reason: str) -> str | None:  # on this thread: the dialog is the GUI thread's
             question = _Question(name, reason)
-            self._password_wanted.emit(opening, question)
+            self._tell(self._password_wanted, opening, question)
             while not question.answered.wait(0.1):
                 if opening.abandoned:
                     return None
@@ -205,9 +205,12 @@ class Opener(QObject):
                     session, error = None, None
                 except Exception as exc:  # noqa: BLE001 - said to the user on the GUI thread
                     session, error = None, exc
-                self._opened.emit(opening, (group, session, error))
+                if opening.abandoned and session is not None:
+                    session.close()  # the window closed while it opened
+                    continue
+                self._tell(self._opened, opening, (group, session, error))
         finally:
-            self._finished.emit(opening)
+            self._tell(self._finished, opening)
 
     # -- back on the GUI thread --
     def _on_opened(self, opening: _Opening, result: tuple[Any, Any, Any]) -> None:
