@@ -153,7 +153,10 @@ class DocumentSession:
         return len(self._slots)
 
     def page(self, number: int) -> Page:
-        """Render (or fetch from the small cache) page `number`, 1-based. Safe from any thread."""
+        """Render (or fetch from the small cache) page `number`, 1-based. Safe from any thread.
+
+        The render itself runs outside the session's lock (documents serialise their own renders), so a slow page
+        never makes the GUI thread wait for the lock to look at the session, or to close it."""
         with self._lock:
             if self.closed:
                 raise DocumentError(f"{self.title} was closed.")
@@ -163,16 +166,19 @@ class DocumentSession:
             if slot.page is not None:
                 return slot.page
             page = self._cache.get(number)
-            if page is None:
-                page = slot.document.page(slot.index)
-                if page.number != number:
-                    page.number = number
-                    page.label = f"Page {number}"
+            if page is not None:
+                self._cache.move_to_end(number)
+                return page
+            document, index = slot.document, slot.index
+        page = document.page(index)
+        with self._lock:
+            if page.number != number:
+                page.number = number
+                page.label = f"Page {number}"
+            if not self.closed and self._slots[number - 1].document is document:
                 self._cache[number] = page
                 while len(self._cache) > PAGE_CACHE:
                     self._cache.popitem(last=False)
-            else:
-                self._cache.move_to_end(number)
             return page
 
     def cached_page(self, number: int) -> Page | None:
@@ -193,9 +199,9 @@ class DocumentSession:
             original = getattr(slot.document, "original", None) if slot.page is None else None
             if original is None:
                 return None
-            page = original(slot.index)
-            page.number, page.label = number, f"Page {number}"
-            return page
+        page: Page = original(slot.index)  # rendered outside the lock, as `page`
+        page.number, page.label = number, f"Page {number}"
+        return page
 
     def use_original(self, number: int, original: Page | None = None) -> PageResult | None:
         """Undo the flattening of page `number`: from now on it is the whole photo (`original`, or rendered now).
@@ -233,8 +239,9 @@ class DocumentSession:
                 raise DocumentError(f"{self.title} was closed.")
             slot = self._slots[number - 1]
             cached = slot.page or self._cache.get(number)
-            if cached is None and hasattr(slot.document, "thumbnail"):
-                return slot.document.thumbnail(slot.index, size)
+        if cached is None and hasattr(slot.document, "thumbnail"):
+            image: Image.Image = slot.document.thumbnail(slot.index, size)
+            return image
         image = (cached or self.display_page(number)).image.copy()
         image.thumbnail((size, size))
         return image
@@ -253,11 +260,11 @@ class DocumentSession:
             if slot.page is not None:
                 return slot.page.text or ""
             reader = getattr(slot.document, "page_text", None)
-            if callable(reader):
-                try:
-                    return reader(slot.index) or ""
-                except Exception:
-                    return ""
+        if callable(reader):
+            try:
+                return reader(slot.index) or ""
+            except Exception:
+                return ""
         try:
             return self.page(number).text or ""
         except Exception:
@@ -360,7 +367,14 @@ class DocumentSession:
             and t.finish != Finish.REPETITION  # no loops fed back
         )
 
+    def cancel_renders(self) -> None:
+        """Abandon this session's renders in flight (they fail at once); any thread, never waits on a render."""
+        for doc in list(self._documents):
+            with contextlib.suppress(Exception):
+                doc.cancel()
+
     def close(self) -> None:
+        self.cancel_renders()  # a render in flight would otherwise finish first, however long it takes
         with self._lock:
             self.closed = True
             self._cache.clear()

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, QThreadPool, Slot
+from PySide6.QtCore import QSize, Qt, QThreadPool, QTimer, Slot
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QDialog,
@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from paperlens import APP_NAME
+from paperlens.core import isolation
 from paperlens.core.options import DEFAULT_MAX_TOKENS, DEFAULT_N_CTX
 from paperlens.core.page import Page
 from paperlens.core.session import ChatScope, DocumentSession
@@ -134,6 +135,7 @@ class MainWindow(QMainWindow):
         self.addToolBar(self.toolbar)
         self._connect()
         self.opener.refresh_recent()
+        isolation.start_soon()  # the renderer child imports MuPDF while the user picks a file
         self._update_actions()
         self._restore_geometry()
         self.host.configure(self._engine_options())
@@ -602,7 +604,16 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         """Cancel the model, wait for its thread (with a time limit), close documents, remember the geometry."""
+        if self.opener.busy:
+            # Files are opening: their wait (a local event loop) ends first, and the window closes after it, from
+            # the main loop, not inside that wait. What still opens is closed once open.
+            self.opener.abandon()
+            event.ignore()
+            QTimer.singleShot(0, self.close)
+            return
         self.markdown.flush_edit()
+        for session in list(self.documents.sessions.values()):
+            session.cancel_renders()  # the model thread must not wait for a slow page to end
         self.cache.stop()
         self.settings.geometry = self.saveGeometry()
         self.settings.splitter = self.splitter.saveState()
