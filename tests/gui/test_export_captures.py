@@ -34,3 +34,13 @@ def test_a_folder_of_images_exports_its_pages(qtbot, window, tmp_path):
     with _export_pdf(window, qtbot, tmp_path / "scans.pdf") as pdf:
         assert pdf.page_count == 3
         assert all("Quarterly report" in page.get_text() for page in pdf)
+
+
+def test_a_pdf_keeps_its_own_pages_and_an_image_file_gives_the_page_the_model_read(window, tmp_path):
+    from tests.gui.helpers import write_pdf
+
+    pdf = window.open_paths([write_pdf(tmp_path / "doc.pdf")])[0]
+    assert pdf.to_document_result().page_images is None  # the export copies the PDF's pages, vector and all
+    png = window.open_paths([write_png(tmp_path / "scan.png")])[0]
+    images = png.to_document_result().page_images
+    assert images is not None and list(images) == []  # nothing parsed yet: nothing to draw
