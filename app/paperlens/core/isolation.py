@@ -7,9 +7,10 @@ only wait on a pipe, with the GIL free; the child runs under a memory limit, eve
 can abandon a request (`IsolatedDocument.cancel`), and a crash of the child becomes a `DocumentError` for that page.
 
 One renderer child serves every open document of a PaperLens process (docs/adr/0010-render-in-a-child-process.md).
-It is started with the *spawn* method (fork is unsafe with Qt's and llama.cpp's threads) on the first open, answers
-one request at a time, and is killed and started again after a timeout, a cancel or a crash; each document's proxy
-remembers how it was opened (path, password, options) and opens itself again in the new child on its next request.
+It is a fresh interpreter (never a fork: fork is unsafe with Qt's and llama.cpp's threads) started on the first
+open; it answers one request at a time, and is killed and started again after a timeout, a cancel or a crash; each
+document's proxy remembers how it was opened (path, password, options) and opens itself again in the new child on its
+next request.
 
 Inside the child the documents are the in-process classes of `core.documents` (`PdfDocument`, `ImageDocument`), so
 every budget and sentence of those applies unchanged; this module only carries requests and answers.
