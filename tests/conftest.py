@@ -30,6 +30,19 @@ def tiny_twin(tmp_path_factory):
     return cached_twin("tiny", tmp_path_factory.mktemp("twin-cache"))
 
 
+@pytest.fixture
+def hub(tiny_twin, tmp_path):
+    """A hub look-alike on 127.0.0.1 serving the tiny twin as the official repository (for downloads)."""
+    from paperlens.core.models import OFFICIAL_REPO
+    from tests.hub_server import FakeHub, official_twin_repo
+
+    fake = FakeHub()
+    fake.add_repo(OFFICIAL_REPO, official_twin_repo(tiny_twin, tmp_path / "served"))
+    fake.start()
+    yield fake
+    fake.stop()
+
+
 @pytest.fixture(scope="session")
 def tiny_model_dir(tiny_twin, tmp_path_factory) -> Path:
     """A model folder holding just the twin's text model and 16x projector, shared by the session."""

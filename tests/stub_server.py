@@ -20,7 +20,7 @@ class StubServer:
         self.delay = delay  # seconds between streamed words
         self.script: list[
             str
-        ] = []  # behaviours for the next chat requests: ok|503|429|drop|slow|401|novision|hang
+        ] = []  # behaviours for the next chat requests: ok|503|429|drop|interrupted|slow|401|novision|hang
         self.models_status = 200
         self.ollama = False
         self.requests: list[dict] = []
@@ -88,6 +88,11 @@ class StubServer:
                         if behaviour == "drop" and i == 2:
                             self.wfile.flush()
                             self.connection.shutdown(2)  # the connection dies mid-answer
+                            return
+                        if behaviour == "interrupted" and i == 1:
+                            # llama-cpp-python's server when another request waits: [DONE], no finish reason
+                            self.wfile.write(b"data: [DONE]\n\n")
+                            self.wfile.flush()
                             return
                         chunk = {
                             "choices": [

@@ -4,12 +4,14 @@
     ./run bench --quick              # A4 page only, fewer tokens: a smoke run of the whole harness (minutes)
     ./run bench --size tiny --quick  # the harness itself on the tiny twin (seconds)
     ./run bench --low-memory         # A4 page, 4x: peak RSS and first token with and without the Q8_0 projector
+    ./run bench --auto               # a mixed 10-page document in auto mode against all-4x (tests/benchmarks/auto_bench.py)
 
 Builds the full-size twin once (cached under the user cache dir), then measures, each run in its own process:
 - per input (A4 page at 150 dpi, US letter, a receipt photo, a 3136x3136 image) and mode (4x, 16x): image tokens, time
   to first token, decode tokens/s, seconds for a page of 512 generated tokens, peak RSS;
 - the same work done by raw llama-cpp-python (no PaperLens code) and the ratio PaperLens / raw;
 - a follow-up question on an encoded page against the first question;
+- the boxes question after an answer ("where on the page did that come from", `boxes_bench.py`) against the answer;
 - the GUI thread's worst stall while a page runs;
 - PDF page rendering time, and page finding frames/s on 1280x720 frames.
 Prints a Markdown table and writes JSON to bench-results/. Goals are shown beside the figures, never asserted.
@@ -250,6 +252,12 @@ def report(res: dict, tokens: int) -> str:
             f"| follow-up question, time to first token: first {fmt(fu['first_ttft_s'], 2)} s, follow-up "
             f"{fmt(fu['followup_ttft_s'], 3)} s | {fmt(fu['speedup'], 0)}x faster | ≥ {GOALS['followup']:.0f}x |"
         )
+    bx = res.get("boxes")
+    if bx:
+        lines.append(
+            f"| boxes question after an answer (4x): answer {fmt(bx['first_s'], 1)} s, boxes {fmt(bx['boxes_s'], 2)} s "
+            f"({bx['boxes_tokens']} tokens) | {fmt(100 * bx['ratio'], 1)} % | < 10 % |"
+        )
     rss = max(r["paperlens"]["peak_rss_mb"] for r in res["pages"])
     lines.append(f"| peak RSS (worst page) | {fmt(rss, 0)} MB | ≤ 2,000 MB |")
     lines.append(
@@ -324,7 +332,24 @@ def main(argv=None) -> int:
         action="store_true",
         help="only the A4 page in 4x, with the default and with the Q8_0 projector (peak RSS, first token)",
     )
+    p.add_argument(
+        "--auto",
+        action="store_true",
+        help="only auto mode against all-4x on a mixed 10-page document (tests/benchmarks/auto_bench.py)",
+    )
     args = p.parse_args(argv)
+    if args.auto:
+        from tests.benchmarks import auto_bench
+
+        forward = ["--size", args.size, "--device", args.device, "--tokens", str(args.tokens or 16)]
+        for flag, value in (
+            ("--threads", args.threads),
+            ("--model-dir", args.model_dir),
+            ("--json", args.json),
+        ):
+            if value:
+                forward += [flag, str(value)]
+        return auto_bench.main(forward)
     args.tokens = args.tokens or (64 if args.quick else 512)
 
     import llama_cpp
@@ -384,6 +409,15 @@ def main(argv=None) -> int:
     fu = worker(args, "paperlens", "4x", a4, "--followup")
     fu["speedup"] = fu["first_ttft_s"] / fu["followup_ttft_s"] if fu["followup_ttft_s"] else float("nan")
     res["followup"] = fu
+    say("Boxes question after an answer (4x)…")
+    from tests.benchmarks.boxes_bench import run_mode as boxes_run
+
+    res["boxes"] = boxes_run(
+        args.model_dir,
+        a4,
+        "4x",
+        argparse.Namespace(device=args.device, threads=args.threads, answer_tokens=64, boxes_tokens=64),
+    )
     say("GUI stall…")
     res["gui"] = gui_stall(args)
     res["gui_stall_ms"] = res["gui"]["worst_stall_ms"] if res["gui"] else None

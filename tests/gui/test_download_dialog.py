@@ -8,21 +8,11 @@ import socket
 import pytest
 
 from paperlens.core import download as dl
-from paperlens.core.models import OFFICIAL_REPO, scan_model_dir
+from paperlens.core.models import scan_model_dir
 from paperlens.gui.model_check import default_model_check
 from paperlens.gui.worker import real_engine_factory
-from tests.hub_server import FakeHub, official_twin_repo
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def hub(tiny_twin, tmp_path):
-    fake = FakeHub()
-    fake.add_repo(OFFICIAL_REPO, official_twin_repo(tiny_twin, tmp_path / "served"))
-    fake.start()
-    yield fake
-    fake.stop()
 
 
 @pytest.fixture

@@ -13,20 +13,10 @@ from pathlib import Path
 import pytest
 
 from paperlens.cli import main
-from paperlens.core.models import OFFICIAL_REPO, _rewrite_gguf, inspect_gguf
+from paperlens.core.models import _rewrite_gguf, inspect_gguf
 from tests.conftest import a4_page
-from tests.hub_server import FakeHub, official_twin_repo
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def hub(tiny_twin, tmp_path):
-    fake = FakeHub()
-    fake.add_repo(OFFICIAL_REPO, official_twin_repo(tiny_twin, tmp_path / "served"))
-    fake.start()
-    yield fake
-    fake.stop()
 
 
 @pytest.fixture

@@ -108,6 +108,28 @@ def test_cancel_through_the_real_server_keeps_what_was_streamed(llama_server):
         assert e.run(parse_task(max_tokens=4), PAGE).finish.complete
 
 
+def test_pages_run_at_once_on_the_real_server_come_back_whole(llama_server):
+    """llama-cpp-python's server (default flags) ends a streaming answer when another request waits; pages sent
+    together must still come back exactly as when sent one by one, never cut short and taken for finished."""
+    pages = [a4_page(f"Invoice {n} Total {n}.00").resize((448, 634)) for n in range(3)]
+    with engine(llama_server, max_tokens=24, jobs=3) as e:
+        alone = [e.run(parse_task(), p) for p in pages]
+        together: list = [None] * len(pages)
+        start = threading.Barrier(len(pages))
+
+        def run(i: int) -> None:
+            start.wait()
+            together[i] = e.run(parse_task(), pages[i])
+
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(len(pages))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert [r.text for r in together] == [r.text for r in alone]
+    assert all(r.finish.complete for r in together)
+
+
 # --- the stub: what real servers do now and then -------------------------------------------------------------------
 def test_503_and_429_are_retried_with_backoff(stub):
     stub.script = ["503", "429", "ok"]
@@ -122,6 +144,25 @@ def test_a_dropped_stream_is_retried_and_shown_text_is_not_repeated(stub):
     with engine(stub.url) as e:
         result = e.run(parse_task(), PAGE, on_chunk=pieces.append)
     assert result.finish.complete and "".join(pieces) == result.text == "".join(f"word{i} " for i in range(6))
+
+
+def test_an_answer_ended_early_is_asked_again_and_the_server_gets_one_page_at_a_time(stub, caplog):
+    stub.script = ["interrupted", "ok"]
+    pieces: list[str] = []
+    with engine(stub.url) as e:
+        result = e.run(parse_task(), PAGE, on_chunk=pieces.append)
+        (server,) = e.servers
+        assert server.one_at_a_time  # found once, kept for the rest of the run
+    # the early [DONE] is not taken for a finished page (it used to be, and was cached as complete)
+    assert result.finish.complete and "".join(pieces) == result.text == "".join(f"word{i} " for i in range(6))
+    assert len(stub.requests) == 2
+    assert "--interrupt_requests false" in caplog.text
+
+
+def test_an_answer_always_ended_early_fails_the_page_with_the_reason(stub):
+    stub.script = ["interrupted"] * 10
+    with engine(stub.url, retries=2) as e, pytest.raises(PageRunError, match="interrupt_requests false"):
+        e.run(parse_task(), PAGE)
 
 
 def test_retries_are_bounded_and_fail_only_the_page(stub):
@@ -333,3 +374,29 @@ def test_the_hot_folder_reads_a_slowly_copied_file_only_once_it_is_complete(tmp_
     stop2.set()
     t.join(timeout=30)
     assert not lines and not again.processed
+
+
+def test_auto_mode_sends_each_page_s_mode_to_vllm_and_records_16x_for_a_server_that_fixes_it():
+    from paperlens.core.page import Page
+    from paperlens.core.pipeline import PageSource, parse_pages
+    from tests import density_pages
+
+    letter, dense = density_pages.letter_page(), density_pages.dense_text_page()
+    sources = lambda: [PageSource(1, Page(letter, number=1)), PageSource(2, Page(dense, number=2))]  # noqa: E731
+    with StubServer(owned_by="vllm") as vllm:
+        e = engine(vllm.url, mode="auto")
+        assert e.modes == ("16x",)  # before it knows the server is vLLM, auto is what the server runs
+        e.load()
+        assert e.modes == ("4x", "16x")
+        doc = parse_pages(sources(), 2, e)
+        e.close()
+        assert [p.stats.mode for p in doc.pages] == ["16x", "4x"]
+        assert [r["mm_processor_kwargs"]["downsample_mode"] for r in vllm.requests] == ["16x", "4x"]
+    with (
+        StubServer() as llama
+    ):  # a llama.cpp server: its projector decides; PaperLens records the official 16x
+        with engine(llama.url, mode="auto", server_kind="llama") as e:
+            assert e.modes == ("16x",)
+            doc = parse_pages(sources(), 2, e)
+        assert [p.stats.mode for p in doc.pages] == ["16x", "16x"]
+        assert all("mm_processor_kwargs" not in r for r in llama.requests)

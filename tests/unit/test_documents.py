@@ -455,7 +455,8 @@ def test_big_images_are_scaled_down_safely(tmp_path, monkeypatch):
     monkeypatch.setattr(images, "MAX_WORKING_PIXELS", 200_000)
     path = tmp_path / "big.jpg"
     _page_rgb((1000, 1300)).save(path, quality=90)  # 1.3 MP against a 0.2 MP working limit
-    with open_document(path, flatten=False) as doc:
+    # in this process: the limit is lowered here, not in the renderer child
+    with open_document(path, flatten=False, isolated=False) as doc:
         page = doc.page(0)
     assert page.image.width * page.image.height <= 200_000
     assert abs(page.image.width / page.image.height - 1000 / 1300) < 0.01

@@ -18,16 +18,6 @@ from paperlens.core.errors import (
     RemoteNotFound,
 )
 from paperlens.core.models import OFFICIAL_REPO, scan_model_dir
-from tests.hub_server import FakeHub, official_twin_repo
-
-
-@pytest.fixture
-def hub(tiny_twin, tmp_path):
-    fake = FakeHub()
-    fake.add_repo(OFFICIAL_REPO, official_twin_repo(tiny_twin, tmp_path / "served"))
-    fake.start()
-    yield fake
-    fake.stop()
 
 
 def test_offline_switch_is_on_until_a_download_lifts_it():

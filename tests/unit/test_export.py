@@ -108,6 +108,7 @@ def test_json_has_pages_markdown_tables_and_stats(doc, tmp_path) -> None:
         "prompt_tokens": 360,
         "generated_tokens": 1200,
         "wall_s": 6.0,  # the cached page cost nothing
+        "modes": {"4x": 4},  # pages read in each image mode (the failed page has none)
     }
 
 

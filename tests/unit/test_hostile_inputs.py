@@ -69,8 +69,8 @@ def test_each_frame_of_a_tiff_is_checked_before_it_is_decoded(tmp_path, monkeypa
     small, big = Image.new("L", (500, 500), 255), Image.new("L", (2000, 2000), 255)
     small.paste(0, (50, 50, 450, 100))
     small.save(path, save_all=True, append_images=[big], compression="tiff_deflate")
-    # WHEN both pages are rendered
-    with open_document(path, flatten=False) as doc:
+    # WHEN both pages are rendered (in this process: the limit is lowered here, not in the renderer child)
+    with open_document(path, flatten=False, isolated=False) as doc:
         results = dict(doc.pages())
     # THEN the first comes through and the second is refused, with a sentence, before its pixels are decoded
     assert results[0].image.size == (500, 500)
@@ -89,7 +89,7 @@ def test_the_image_limit_is_a_memory_budget(tmp_path, monkeypatch):
     # WHEN both are opened
     assert images.load_image(tmp_path / "rgb.png").size == (1500, 1500)
     with pytest.raises(DocumentError) as err:
-        open_document(tmp_path / "rgba.png")
+        open_document(tmp_path / "rgba.png", isolated=False)  # the budget is lowered in this process only
     # THEN the RGBA one is refused with what it would cost
     assert str(err.value) == (
         "rgba.png is 1500x1500 pixels in RGBA mode, which would take 0.0 GB of memory to decode, more than the "
@@ -121,27 +121,30 @@ def test_sixteen_bit_grey_is_scaled_without_big_temporaries():
 
 
 # -- 8. images are opened when rendered, not held open -------------------------------------------------------------
-def _open_fds() -> int:
-    return len(list(Path("/proc/self/fd").iterdir()))
+def _open_fds(pid: int | str = "self") -> int:
+    return len(list(Path(f"/proc/{pid}/fd").iterdir()))
 
 
 @pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="counts descriptors through /proc")
 def test_a_folder_of_60_photos_holds_no_open_files(tmp_path):
+    from paperlens.core.isolation import renderer
     from paperlens.core.session import expand_paths, open_session
 
-    # GIVEN a folder of 60 page photos
+    # GIVEN a folder of 60 page photos, and the renderer child (where the files are opened) running
     for i in range(60):
         Image.new("RGB", (40, 50), (250, 250, 250)).save(tmp_path / f"p{i:02}.jpg")
     (group,) = expand_paths([tmp_path])
+    child = renderer().request(None, "debug", "pid", 0, what="the renderer")
     # WHEN it is opened as one document
-    before = _open_fds()
+    before = _open_fds(), _open_fds(child)
     session = open_session(group)
     try:
-        # THEN no file stays open, before or after a page is rendered
+        # THEN no file stays open, here or in the renderer, before or after a page is rendered
         assert session.page_count == 60
-        assert _open_fds() <= before
+        assert _open_fds() <= before[0] and _open_fds(child) <= before[1]
         session.display_page(30)
-        assert _open_fds() <= before
+        assert _open_fds() <= before[0] and _open_fds(child) <= before[1]
+        assert renderer().pid == child
     finally:
         session.close()
 
@@ -165,8 +168,8 @@ def test_a_huge_pdf_page_renders_within_the_pixel_budget(tmp_path, monkeypatch):
     # GIVEN a budget of 100,000 pixels (lowered so nothing big is allocated) and a 10,000 pt square page
     monkeypatch.setattr(documents, "MAX_RENDER_PIXELS", 100_000)
     path = _pdf_with_page(tmp_path / "poster.pdf", 10_000, 10_000)
-    # WHEN it is rendered
-    with open_document(path) as doc:
+    # WHEN it is rendered (in this process: the budget is lowered here, not in the renderer child)
+    with open_document(path, isolated=False) as doc:
         page = doc.page(0)
     # THEN the picture keeps to the budget (a DPI floor of 10 used to give 1389 x 1389 = 1.9 MP)
     w, h = page.image.size

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from paperlens.core.errors import PaperLensError
 from paperlens.core.options import (
     DEFAULT_MAX_TOKENS,
+    DEFAULT_MODE,
     DEFAULT_N_CTX,
     DEVICES,
     LOCAL,
@@ -35,7 +36,12 @@ def model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--model-dir", help="folder with the GGUF files (default: $PAPERLENS_MODEL_DIR or the data folder)"
     )
-    p.add_argument("--mode", choices=MODES, default=None, help="4x: dense OCR (default); 16x: faster")
+    p.add_argument(
+        "--mode",
+        choices=MODES,
+        default=None,
+        help=f"4x: dense OCR; 16x: faster; auto: 4x for dense pages, 16x for sparse ones (default {DEFAULT_MODE})",
+    )
     p.add_argument("--device", choices=DEVICES, default="auto")
     p.add_argument("--threads", type=int, default=None, help="CPU threads (default: physical cores)")
     p.add_argument("--ctx", type=int, default=None, help=f"context size in tokens (default {DEFAULT_N_CTX})")

@@ -127,12 +127,13 @@ def run_one(args: argparse.Namespace) -> int:
             elif quiet:
                 return
             elif pr.cached:
-                print(f"page {pr.page}: from the cache", file=sys.stderr)
+                mode = f" ({pr.stats.mode})" if pr.stats.mode else ""
+                print(f"page {pr.page}: from the cache{mode}", file=sys.stderr)
             else:
                 s = pr.stats
                 print(
                     f"page {pr.page}: {s.generated_tokens} tokens in {s.wall_s:.1f}s "
-                    f"({s.image_tokens} image tokens, first token after {s.ttft_s:.1f}s)",
+                    f"({s.mode}, {s.image_tokens} image tokens, first token after {s.ttft_s:.1f}s)",
                     file=sys.stderr,
                 )
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from paperlens.core.engine.contract import VisionEngine
 from paperlens.core.errors import DocumentError, PaperLensError
 from paperlens.core.library import Library
-from paperlens.core.pipeline import Callbacks, PageSource, parse_pages
+from paperlens.core.pipeline import Callbacks, PageSource, parse_pages, stored_page_results
 from paperlens.core.prompts import Task, parse_task
 from paperlens.core.runs import DocumentResult, Finish, PageResult
 
@@ -189,9 +189,7 @@ def plan_batch(
         if library is not None and count:
             with contextlib.suppress(PaperLensError):
                 library.add_document(str(item.path.resolve()), count)  # drops page hashes of a changed file
-                done = library.page_results(
-                    str(item.path.resolve()), engine.identity, engine.mode, task.cache_name
-                )
+                done = stored_page_results(library, str(item.path.resolve()), engine, task)
                 plan.pages_done += sum(1 for n in done if 1 <= n <= count)
     return plan
 

@@ -225,6 +225,7 @@ def open_document(
     detail: str | float = "standard",
     flatten: bool = True,
     deskew: bool = False,
+    isolated: bool | None = None,
 ) -> Document:
     """Open a PDF or an image file (decided by content). Pages render on demand; use as a context manager.
 
@@ -233,11 +234,23 @@ def open_document(
     - `dpi` fixes the PDF rendering resolution; by default each page gets `choose_dpi(..., detail)`.
     - `flatten`: for images, find a photographed page and cut it out straight (when found surely enough).
     - `deskew`: for images that are scans (no page outline found), level the text lines.
+    - `isolated` (default: yes, unless PAPERLENS_IN_PROCESS=1): the file is opened, decoded and rendered in the
+      renderer child process (`core.isolation`), under a memory and a time limit; False opens it in this process.
     """
     p = Path(path)
-    kind = sniff_kind(p)
     if dpi is not None and not MIN_DPI <= dpi <= MAX_DPI:
         raise DocumentError(f"A DPI of {dpi} is out of range; use {MIN_DPI} to {MAX_DPI}.")
+    from paperlens.core import isolation
+
+    if isolated is None:
+        isolated = isolation.isolation_wanted()
+    if isolated:
+        choose_dpi(612, 792, detail)  # a bad `detail` is the caller's mistake (ValueError), said here
+        options = {"dpi": dpi, "detail": detail, "flatten": flatten, "deskew": deskew}
+        return isolation.open_isolated(
+            p, password=password, password_callback=password_callback, options=options
+        )
+    kind = sniff_kind(p)
     if kind == "pdf":
         return PdfDocument(p, password=password, password_callback=password_callback, dpi=dpi, detail=detail)
     return ImageDocument(p, flatten=flatten, deskew=deskew)
@@ -309,6 +322,10 @@ class Document:
 
     def _render(self, index: int) -> Page:
         raise NotImplementedError
+
+    def cancel(self) -> bool:
+        """Abandon a render in flight, from any thread; True if one was. In this process nothing can be."""
+        return False
 
     def close(self) -> None:
         self._closed = True

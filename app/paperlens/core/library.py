@@ -170,6 +170,17 @@ class QARecord:
     mode: str = ""
     stats: dict = field(default_factory=dict)
     created_at: float = 0.0
+    boxes: list[dict] = field(
+        default_factory=list
+    )  # where on the page the answer came from (results.boxes JSON)
+
+
+def _json_list(raw: str | None) -> list:
+    try:
+        value = json.loads(raw or "[]")
+    except ValueError:
+        return []
+    return value if isinstance(value, list) else []
 
 
 def _is_corruption(exc: sqlite3.DatabaseError) -> bool:
@@ -271,6 +282,10 @@ class Library:
         if problems != ["ok"]:
             raise sqlite3.DatabaseError(f"database disk image is malformed: {'; '.join(problems[:3])}")
         conn.executescript(_SCHEMA)
+        # Where an answer came from (added after schema 2): a column with a default, so an older PaperLens still
+        # reads and writes the file as before; added here, not with a new schema version, for that reason.
+        if "boxes" not in {r[1] for r in conn.execute("PRAGMA table_info(qa)")}:
+            conn.execute("ALTER TABLE qa ADD COLUMN boxes TEXT NOT NULL DEFAULT '[]'")
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def _move_aside(self) -> Path:
@@ -618,9 +633,15 @@ class Library:
                 mode=r["mode"],
                 stats=json.loads(r["stats"] or "{}"),
                 created_at=r["created_at"],
+                boxes=_json_list(r["boxes"]),
             )
             for r in reversed(rows)
         ]
+
+    def set_qa_boxes(self, qa_id: int, boxes: list[dict]) -> None:
+        """Keep where on the page answer `qa_id` came from (`Box.to_dict()` each), found after the answer."""
+        with self._db(write=True) as conn:
+            conn.execute("UPDATE qa SET boxes=? WHERE id=?", (json.dumps(list(boxes)), int(qa_id)))
 
     def clear_qa(self, source: str | os.PathLike | int) -> None:
         with self._db(write=True) as conn:

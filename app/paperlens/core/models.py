@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from paperlens.core.errors import DownloadCancelled, ModelInvalid, ModelNotFound, ProjectorMismatch
-from paperlens.core.options import MODES
+from paperlens.core.options import IMAGE_MODES
 from paperlens.core.tempfiles import remove_stale, sync_folder
 
 log = logging.getLogger(__name__)
@@ -245,8 +245,8 @@ class ModelSet:
         return text, compact
 
     def _require(self, mode: str) -> tuple[ModelFile, ModelFile]:
-        if mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+        if mode not in IMAGE_MODES:
+            raise ValueError(f"mode must be one of {IMAGE_MODES}, not {mode!r}")
         if self.text is None or not self.projectors:
             raise ModelNotFound(missing_models_message(self))
         proj = self.projectors.get(mode)

@@ -11,10 +11,15 @@ from enum import Enum
 
 
 class Mode(str, Enum):
-    """How many image tokens a slice keeps. A `str` enum: `Mode.X4 == "4x"`, so stored settings and keys stay text."""
+    """How many image tokens a slice keeps. A `str` enum: `Mode.X4 == "4x"`, so stored settings and keys stay text.
+
+    4x and 16x are image modes (a projector each; every result is stored under one). Auto is a choice per page: 4x
+    for dense pages, 16x for sparse ones, by the measure in `paperlens.core.density` (docs/adr/0009-auto-mode.md).
+    """
 
     X4 = "4x"  # dense OCR: the ViT merger skipped, 4 times more image tokens (the default)
     X16 = "16x"  # the official projector: faster, for sparse pages and photos
+    AUTO = "auto"  # 4x or 16x per page, by how much small text the page holds
 
     def __str__(self) -> str:
         return self.value
@@ -29,8 +34,10 @@ class Device(str, Enum):
         return self.value
 
 
-MODES: tuple[str, ...] = tuple(m.value for m in Mode)
+MODES: tuple[str, ...] = tuple(m.value for m in Mode)  # what a user may choose
+IMAGE_MODES: tuple[str, ...] = (Mode.X4.value, Mode.X16.value)  # what a page is read in (a projector each)
 DEVICES: tuple[str, ...] = tuple(d.value for d in Device)
+# 4x until the full-size benchmark of auto mode (tests/benchmarks/auto_bench.py) says auto pays: docs/adr/0009.
 DEFAULT_MODE = Mode.X4.value
 DEFAULT_DEVICE = Device.AUTO.value
 # A 4x A4 page is ~2,300 image tokens; 8192 leaves room for a long Markdown page.

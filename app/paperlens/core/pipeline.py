@@ -16,13 +16,15 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 from paperlens.core.engine.contract import VisionEngine
 from paperlens.core.errors import DocumentError, EngineError, ImageDecodeError, PageRunError, PaperLensError
 from paperlens.core.library import Edit, Library, ResultKey
 from paperlens.core.page import Page
-from paperlens.core.prompts import Task, ask_task, parse_task
-from paperlens.core.runs import DocumentResult, Finish, PageResult, RunResult
+from paperlens.core.prompts import LOCATE_MAX_TOKENS, Task, ask_task, locate_task, parse_task
+from paperlens.core.results.boxes import Box, parse_boxes
+from paperlens.core.runs import DocumentResult, Finish, PageResult, RunResult, RunStats
 
 log = logging.getLogger(__name__)
 
@@ -75,13 +77,46 @@ class PageSource:
             return cls(number=number, error=str(exc))
 
 
-def result_key(page: Page, engine: VisionEngine, task: Task) -> ResultKey:
+def page_mode(page: Page, engine: VisionEngine) -> str:
+    """The image mode a page is read in: the engine's one, or (auto mode) 4x for a dense page and 16x for a sparse
+    one, by `paperlens.core.density` (the PDF's text layer is a hint towards 4x)."""
+    modes = engine.modes
+    if len(modes) == 1:
+        return modes[0]
+    from paperlens.core.density import choose_mode
+
+    chosen = choose_mode(page.image, page.text)
+    return chosen if chosen in modes else modes[0]
+
+
+def result_key(page: Page, engine: VisionEngine, task: Task, mode: str | None = None) -> ResultKey:
+    """Where a page's result is stored: under the image mode it was read in (`page_mode` unless given)."""
+    mode = mode or page_mode(page, engine)
     return ResultKey(
         image_hash=page.image_hash,
-        model_id=engine.identity,
-        mode=engine.mode,
+        model_id=engine.identity_for(mode),
+        mode=mode,
         task=task.cache_name,
     )
+
+
+def stored_page_results(
+    library: Library, source: str, engine: VisionEngine, task: Task
+) -> dict[int, RunResult]:
+    """A document's stored results this engine would serve, by page number, in any of the engine's image modes (an
+    auto-mode engine serves a page read in 4x or in 16x alike); without rendering a page."""
+    found: dict[int, RunResult] = {}
+    for mode in reversed(engine.modes):  # the first mode wins where a page has both
+        found.update(library.page_results(source, engine.identity_for(mode), mode, task.cache_name))
+    return found
+
+
+def _mode_arg(engine: VisionEngine, key: ResultKey | None, page: Page) -> dict[str, Any]:
+    """`run`'s mode argument: only for engines that can choose (fixed ones may not take it, see the contract)."""
+    if len(engine.modes) < 2:
+        return {}
+    mode = key.mode if key is not None and key.mode in engine.modes else page_mode(page, engine)
+    return {"mode": mode}
 
 
 class EtaClock:
@@ -153,6 +188,7 @@ def parse_pages(
             continue
         assert src.page is not None
         _load(engine, cb)
+        key = _fit_key(key, src.page, engine, task)
         progress(src.number, f"Reading page {src.number}")
         t0 = time.perf_counter()
         try:
@@ -162,6 +198,7 @@ def parse_pages(
                 on_chunk=_page_chunks(cb.on_chunk, src.number),
                 cancel=cancel,
                 page_key=src.page.image_hash,
+                **_mode_arg(engine, key, src.page),
             )
         except (ImageDecodeError, DocumentError, PageRunError) as exc:
             pr = PageResult(page=src.number, error=str(exc))
@@ -181,6 +218,13 @@ def _load(engine: VisionEngine, cb: Callbacks) -> None:
         if cb.on_loading:
             cb.on_loading("Loading the model…")
         engine.load()
+
+
+def _fit_key(key: ResultKey | None, page: Page, engine: VisionEngine, task: Task) -> ResultKey | None:
+    """The key again when loading changed the modes the engine can run (a server found to be vLLM in auto mode)."""
+    if key is None or key.mode in engine.modes:
+        return key
+    return result_key(page, engine, task)
 
 
 def _without_model(
@@ -203,7 +247,7 @@ def _without_model(
         library.set_page_hashes(source_name, {src.number: src.page.image_hash})
     key = result_key(src.page, engine, task)
     edit = library.get_edit(src.page.image_hash, task.kind)
-    cached = library.get(key) if use_cache else None
+    cached = _cached(library, key, engine) if use_cache else None
     if cached is not None or (edit is not None and use_cache):
         # a hand edit is served as it is, whichever mode or model is chosen now: the user's text wins
         pr = PageResult(src.number, cached=True)
@@ -211,6 +255,20 @@ def _without_model(
             pr.markdown, pr.finish, pr.stats = cached.text, cached.finish, cached.stats
         return _with_edit(pr, edit), key
     return None, key
+
+
+def _cached(library: Library, key: ResultKey, engine: VisionEngine) -> RunResult | None:
+    """The stored result for `key`; in auto mode, else the page's result in the engine's other image mode (a page
+    read in 16x is not read again in 4x because the measure now says so, and the reverse)."""
+    found = library.get(key)
+    for mode in engine.modes:
+        if found is not None:
+            break
+        if mode != key.mode:
+            found = library.get(ResultKey(key.image_hash, engine.identity_for(mode), mode, key.task))
+            if found is not None and not found.stats.mode:
+                found.stats.mode = mode
+    return found
 
 
 def _store(
@@ -264,6 +322,7 @@ def _parse_concurrently(
                 on_chunk=lambda piece: events.put(("chunk", src.number, piece)),
                 cancel=halt,
                 page_key=src.page.image_hash,
+                **_mode_arg(engine, keys.get(src.number), src.page),
             )
             events.put(("run", src, run, time.perf_counter() - t0))
         except (ImageDecodeError, DocumentError, PageRunError) as exc:
@@ -303,6 +362,8 @@ def _parse_concurrently(
                 except BaseException:
                     halt.set()
                     raise
+                assert src.page is not None
+                keys[src.number] = _fit_key(keys[src.number], src.page, engine, task)
                 progress(src.number, f"Reading page {src.number}")
                 in_flight += 1
                 pool.submit(work, src)
@@ -380,6 +441,47 @@ def ask_page(
     return engine.run(
         ask_task(question, history), page.image, on_chunk=on_chunk, cancel=cancel, page_key=page.image_hash
     )
+
+
+@dataclass
+class Located:
+    """Where on the page an answer came from: the sound boxes of the model's grounding output (maybe none), and the
+    run that gave them (its raw text is kept for debugging, never shown as an answer)."""
+
+    boxes: list[Box]
+    result: RunResult
+
+
+def locate_answer(
+    engine: VisionEngine,
+    page: Page,
+    question: str,
+    answer: str,
+    *,
+    history: tuple[tuple[str, str], ...] = (),
+    cancel: threading.Event | None = None,
+    max_tokens: int = LOCATE_MAX_TOKENS,
+) -> Located:
+    """Ask, after `answer`, which regions of the page it came from (`core/results/boxes.py` reads the reply).
+
+    A follow-up on the same page: an engine that keeps page states (llama.cpp here) restores the page and reads only
+    the chat's text, so this costs a few dozen tokens, not another image encode. A remote server gets the whole
+    request again. An answer that already carries its own boxes is not asked about again. A cancelled run, or output
+    that makes no sense, gives no boxes.
+    """
+    own = parse_boxes(answer)
+    if own:
+        return Located(own, RunResult(answer, Finish.STOP, RunStats()))
+    if not answer.strip():
+        return Located([], RunResult("", Finish.STOP, RunStats()))
+    _ready_to_answer(engine, question)
+    run = engine.run(
+        locate_task(question, answer, history, max_tokens),
+        page.image,
+        cancel=cancel,
+        page_key=page.image_hash,
+    )
+    return Located([] if run.cancelled else parse_boxes(run.text), run)
 
 
 ANSWER_RESERVE_TOKENS = 1024  # room kept for the answer of a whole-document question

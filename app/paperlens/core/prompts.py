@@ -36,6 +36,13 @@ PARSE_INSTRUCTION = (
 
 ASK_PAGE_HINT = "Answer about the document page in the image, concisely."
 
+# Asked after an answer about a page, in the same chat: the page's kept state is restored, so only this text is read.
+LOCATE_QUESTION = (
+    "Where on the page did that answer come from? Give the bounding box of each part of the page you used, "
+    "as <ref>its text</ref><box>x1 y1 x2 y2</box> in 0-1000 page coordinates, and nothing else."
+)
+LOCATE_MAX_TOKENS = 96  # a few boxes: each is about 20 tokens with its label
+
 ASK_DOCUMENT_SYSTEM = (
     "Answer the question using only the document text below, which is split into pages marked [Page N]. "
     "Name the pages you used, like (page 2). If the text does not contain the answer, say so."
@@ -48,6 +55,7 @@ class TaskKind(str, Enum):
     PARSE = "parse"  # the page image to Markdown
     ASK = "ask"  # a question about the page image
     ASK_DOCUMENT = "ask_document"  # a question about the document's text (no image)
+    LOCATE = "locate"  # after a page answer: the boxes of the page regions it came from
 
 
 @dataclass(frozen=True)
@@ -131,6 +139,19 @@ def ask_document_task(question: str, context: str, history: tuple[tuple[str, str
     return Task(TaskKind.ASK_DOCUMENT, question=question.strip(), history=tuple(history), context=context)
 
 
+def locate_task(
+    question: str, answer: str, history: tuple[tuple[str, str], ...] = (), max_tokens: int = LOCATE_MAX_TOKENS
+) -> Task:
+    """Where did `answer` (to `question`, after `history`) come from on the page: a follow-up on the same page image,
+    so an engine that keeps page states reads only the chat's text, never the image again."""
+    return Task(
+        TaskKind.LOCATE,
+        question=LOCATE_QUESTION,
+        history=(*tuple(history), (question.strip(), answer)),
+        max_tokens=max_tokens,
+    )
+
+
 def _assistant_turn(answer: str | None = None) -> str:
     head = f"{IM_START}assistant\n{THINK_OFF}"
     return head if answer is None else f"{head}{answer}{IM_END}\n"
@@ -168,4 +189,5 @@ def _ask_document_prompt(task: Task) -> PromptParts:
 
 register_task(TaskSpec(TaskKind.PARSE, _parse_prompt))
 register_task(TaskSpec(TaskKind.ASK, _ask_prompt))
+register_task(TaskSpec(TaskKind.LOCATE, _ask_prompt))  # the same chat as ASK, one more turn
 register_task(TaskSpec(TaskKind.ASK_DOCUMENT, _ask_document_prompt, uses_image=False))

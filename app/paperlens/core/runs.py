@@ -7,6 +7,8 @@ from enum import Enum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from PIL import Image
 
 
@@ -162,7 +164,7 @@ class DocumentResult:
 
     # page number -> the image the model read, for exports that draw the page (searchable PDF) when `source` is not
     # a file they can open again (a camera capture); never saved
-    page_images: dict[int, Image.Image] | None = field(default=None, repr=False, compare=False)
+    page_images: Mapping[int, Image.Image] | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict:
         return {"source": self.source, "title": self.title, "pages": [p.to_dict() for p in self.pages]}

@@ -16,7 +16,7 @@ import contextlib
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
@@ -26,10 +26,12 @@ from PIL import Image
 
 from paperlens.core.errors import DocumentError, PasswordRequired, WrongPassword
 from paperlens.core.page import Page
+from paperlens.core.results.boxes import Box
 from paperlens.core.runs import DocumentResult, Finish, PageResult, RunStats
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif", ".pnm", ".ppm"}
-DOCUMENT_SUFFIXES = {".pdf", ".xps", ".epub", ".cbz"}
+# what open_document reads besides images (not XPS, EPUB or CBZ: MuPDF could, but they are not checked or tested)
+DOCUMENT_SUFFIXES = {".pdf"}
 PAGE_CACHE = 6  # rendered pages kept in memory per document (an A4 page at 150 dpi is about 6.5 MB)
 
 # Asks for a password: (file name, "" the first time or the reason the last one failed) -> password or None (cancel).
@@ -63,6 +65,11 @@ class ChatTurn:
     error: str | None = None
     stats: RunStats | None = None
     pages_with_text: int = 0  # a whole-document answer drawn from fewer pages than this may be incomplete
+    # where on the page a page answer came from (results.boxes.Box, 0-1000 page coordinates); `located` is None
+    # until the boxes question ran (or when it was not asked), then whether it ran to its end
+    boxes: list[Box] = field(default_factory=list)
+    located: bool | None = None
+    qa_id: int | None = None  # the exchange's row in the library, where its boxes are kept too
 
 
 @dataclass
@@ -73,6 +80,32 @@ class _Slot:
     index: int = 0
     page: Page | None = None
     source: str = ""
+
+
+class _SessionImages(Mapping[int, Image.Image]):
+    """Page number -> the page image the session shows and the model read, rendered when asked (one at a time, so an
+    export of a 300-photo document never holds 300 photos)."""
+
+    def __init__(self, session: DocumentSession, numbers: list[int]) -> None:
+        self._session = session
+        self._numbers = numbers
+
+    def __getitem__(self, number: int) -> Image.Image:
+        if number not in self._numbers:
+            raise KeyError(number)
+        try:
+            return self._session.page(number).image
+        except DocumentError as exc:
+            raise KeyError(number) from exc
+
+    def __contains__(self, number: object) -> bool:
+        return number in self._numbers
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._numbers)
+
+    def __len__(self) -> int:
+        return len(self._numbers)
 
 
 class DocumentSession:
@@ -120,7 +153,10 @@ class DocumentSession:
         return len(self._slots)
 
     def page(self, number: int) -> Page:
-        """Render (or fetch from the small cache) page `number`, 1-based. Safe from any thread."""
+        """Render (or fetch from the small cache) page `number`, 1-based. Safe from any thread.
+
+        The render itself runs outside the session's lock (documents serialise their own renders), so a slow page
+        never makes the GUI thread wait for the lock to look at the session, or to close it."""
         with self._lock:
             if self.closed:
                 raise DocumentError(f"{self.title} was closed.")
@@ -130,16 +166,19 @@ class DocumentSession:
             if slot.page is not None:
                 return slot.page
             page = self._cache.get(number)
-            if page is None:
-                page = slot.document.page(slot.index)
-                if page.number != number:
-                    page.number = number
-                    page.label = f"Page {number}"
+            if page is not None:
+                self._cache.move_to_end(number)
+                return page
+            document, index = slot.document, slot.index
+        page = document.page(index)
+        with self._lock:
+            if page.number != number:
+                page.number = number
+                page.label = f"Page {number}"
+            if not self.closed and self._slots[number - 1].document is document:
                 self._cache[number] = page
                 while len(self._cache) > PAGE_CACHE:
                     self._cache.popitem(last=False)
-            else:
-                self._cache.move_to_end(number)
             return page
 
     def cached_page(self, number: int) -> Page | None:
@@ -160,9 +199,9 @@ class DocumentSession:
             original = getattr(slot.document, "original", None) if slot.page is None else None
             if original is None:
                 return None
-            page = original(slot.index)
-            page.number, page.label = number, f"Page {number}"
-            return page
+        page: Page = original(slot.index)  # rendered outside the lock, as `page`
+        page.number, page.label = number, f"Page {number}"
+        return page
 
     def use_original(self, number: int, original: Page | None = None) -> PageResult | None:
         """Undo the flattening of page `number`: from now on it is the whole photo (`original`, or rendered now).
@@ -200,8 +239,9 @@ class DocumentSession:
                 raise DocumentError(f"{self.title} was closed.")
             slot = self._slots[number - 1]
             cached = slot.page or self._cache.get(number)
-            if cached is None and hasattr(slot.document, "thumbnail"):
-                return slot.document.thumbnail(slot.index, size)
+        if cached is None and hasattr(slot.document, "thumbnail"):
+            image: Image.Image = slot.document.thumbnail(slot.index, size)
+            return image
         image = (cached or self.display_page(number)).image.copy()
         image.thumbnail((size, size))
         return image
@@ -220,11 +260,11 @@ class DocumentSession:
             if slot.page is not None:
                 return slot.page.text or ""
             reader = getattr(slot.document, "page_text", None)
-            if callable(reader):
-                try:
-                    return reader(slot.index) or ""
-                except Exception:
-                    return ""
+        if callable(reader):
+            try:
+                return reader(slot.index) or ""
+            except Exception:
+                return ""
         try:
             return self.page(number).text or ""
         except Exception:
@@ -299,7 +339,19 @@ class DocumentSession:
             pages=pages,
             title=Path(self.title).stem,
             page_count=self.page_count,
+            # anything but one PDF file: the pages as the model read them (a capture, a photo flattened or kept
+            # whole as the user chose), rendered one at a time by the export that draws them
+            page_images=None if self._one_pdf() else _SessionImages(self, [p.page for p in pages]),
         )
+
+    def _one_pdf(self) -> bool:
+        """Every page is a page of one PDF file (which an export can copy, vector and all)."""
+        with self._lock:
+            return (
+                len(self._documents) == 1
+                and getattr(self._documents[0], "kind", "") == "pdf"
+                and all(slot.page is None for slot in self._slots)
+            )
 
     def chat(self, scope: ChatScope | str, page_no: int | None) -> list[ChatTurn]:
         key = "document" if scope == ChatScope.DOCUMENT else f"page-{page_no}"
@@ -315,7 +367,14 @@ class DocumentSession:
             and t.finish != Finish.REPETITION  # no loops fed back
         )
 
+    def cancel_renders(self) -> None:
+        """Abandon this session's renders in flight (they fail at once); any thread, never waits on a render."""
+        for doc in list(self._documents):
+            with contextlib.suppress(Exception):
+                doc.cancel()
+
     def close(self) -> None:
+        self.cancel_renders()  # a render in flight would otherwise finish first, however long it takes
         with self._lock:
             self.closed = True
             self._cache.clear()

@@ -11,9 +11,10 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Callable
 
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPalette
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtGui import QColor, QFileOpenEvent, QGuiApplication, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 
 from paperlens import APP_NAME
@@ -91,6 +92,38 @@ def make_app(argv: list[str] | None = None) -> QApplication:
     return app
 
 
+class FileOpenEvents(QObject):
+    """macOS hands files to a running app (Finder's Open With, a drop on the Dock icon) as QFileOpenEvents on the
+    application, not as arguments. They are collected, and passed to `on_files` once a window takes them (files that
+    come while the app is still starting wait for `ready`)."""
+
+    def __init__(
+        self, on_files: Callable[[list[str]], None] | None = None, parent: QObject | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.on_files = on_files
+        self.waiting: list[str] = []
+
+    def ready(self, on_files: Callable[[list[str]], None]) -> None:
+        self.on_files = on_files
+        self._flush()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if event.type() == QEvent.Type.FileOpen and isinstance(event, QFileOpenEvent):
+            path = event.file() or event.url().toLocalFile()
+            if path:
+                self.waiting.append(path)
+                QTimer.singleShot(0, self._flush)  # not inside the event: opening may show a dialog
+            return True
+        return super().eventFilter(watched, event)
+
+    def _flush(self) -> None:
+        if self.on_files is None or not self.waiting:
+            return
+        files, self.waiting = self.waiting, []
+        self.on_files(files)
+
+
 def run_app(argv: list[str] | None = None, files: list[str] | None = None) -> int:
     """Open the window with `files` (or any paths named after the program name in `argv`); returns the exit code.
 
@@ -109,6 +142,8 @@ def run_app(argv: list[str] | None = None, files: list[str] | None = None) -> in
     from paperlens.gui.main_window import MainWindow
 
     app = make_app(argv[:1])
+    file_events = FileOpenEvents(parent=app)
+    app.installEventFilter(file_events)
     # Ctrl-C (or SIGINT from a test) before the window exists quits at once instead of being lost in Qt's start-up
     signal.signal(signal.SIGINT, lambda *_: app.quit())
     window = MainWindow()
@@ -116,6 +151,7 @@ def run_app(argv: list[str] | None = None, files: list[str] | None = None) -> in
     if paths:
         QTimer.singleShot(0, lambda: window.open_paths(paths))
     server = InstanceServer(lambda handed: bring_forward(window, handed), parent=window)
+    file_events.ready(lambda handed: bring_forward(window, handed))
     if single:
         server.listen()
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from html import escape
 
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import Qt, QUrl, Signal, Slot
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -20,11 +20,30 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from paperlens.core.results.boxes import strip_grounding
 from paperlens.core.session import ChatScope, ChatTurn
 from paperlens.gui.markdown_view import TABLE_CSS, view_html
 from paperlens.gui.safe_browser import SafeTextBrowser
 
 SCOPES = ((ChatScope.PAGE, "This page"), (ChatScope.DOCUMENT, "Whole document"))
+TURN_LINK = "turn:"  # href of "Show on the page": turn:<index in the chat>
+
+
+def turn_anchor(index: int) -> str:
+    """The name of the anchor at the start of a chat's turn `index` (what a click on its highlight scrolls to)."""
+    return f"turn-{index}"
+
+
+def where_phrase(turn: ChatTurn, locating: bool) -> str:
+    """The words under a page answer about where it came from on the page ("" when nothing was asked)."""
+    if turn.boxes:
+        n = len(turn.boxes)
+        return "highlighted on the page" if n == 1 else f"{n} places highlighted on the page"
+    if locating:
+        return "finding it on the page…"
+    if turn.located:
+        return "the model could not show where on the page"
+    return ""
 
 
 def pages_phrase(pages: list[int]) -> str:
@@ -60,6 +79,7 @@ class AskPane(QWidget):
 
     ask_requested = Signal(str, str)
     scope_changed = Signal(str)
+    turn_selected = Signal(int)  # "Show on the page" clicked under answer N of the shown chat
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -76,6 +96,7 @@ class AskPane(QWidget):
         self.transcript.document().setDefaultStyleSheet(TABLE_CSS)
         self.transcript.setAccessibleName("Answers")
         self.transcript.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)  # see MarkdownPane
+        self.transcript.anchorClicked.connect(self._link_clicked)
         self.question = QLineEdit()
         self.question.setPlaceholderText("Ask about the page…  (Enter to send)")
         self.question.setAccessibleName("Question")
@@ -127,24 +148,53 @@ class AskPane(QWidget):
     def set_context(self, text: str) -> None:
         self.context_label.setText(text)
 
-    def show_turns(self, turns: list[ChatTurn], *, empty_hint: str = "") -> None:
+    def show_turns(
+        self,
+        turns: list[ChatTurn],
+        *,
+        empty_hint: str = "",
+        selected: int | None = None,
+        locating: frozenset[int] = frozenset(),
+    ) -> None:
+        """Draw the chat. `selected`: the answer whose places the page shows; `locating`: answers being located."""
         bar = self.transcript.verticalScrollBar()
         at_end = bar.value() >= bar.maximum() - 4
+        position = bar.value()
         if not turns:
             self.transcript.setHtml(f"<p style='color:gray'>{escape(empty_hint)}</p>")
             return
         parts = []
-        for turn in turns:
-            parts.append(f"<p style='margin-top:14px'><b>You:</b> {escape(turn.question)}</p>")
+        for i, turn in enumerate(turns):
+            parts.append(
+                f"<p style='margin-top:14px'><a name='{turn_anchor(i)}'></a><b>You:</b> {escape(turn.question)}</p>"
+            )
             if turn.error:
                 parts.append(f"<p style='color:#c0392b'>{escape(turn.error)}</p>")
             elif turn.answer:
-                parts.append(f"<div>{view_html(turn.answer)}</div>")
+                # the model's grounding markup (if it wrote any) is shown as the words it labels, never as tags
+                parts.append(f"<div>{view_html(strip_grounding(turn.answer))}</div>")
             elif turn.finish is None:
                 parts.append("<p style='color:gray'><i>Thinking…</i></p>")
-            footer = turn_footer(turn)
+            footer = escape(turn_footer(turn))
+            where = where_phrase(turn, i in locating)
+            if where and not footer:
+                where = where[0].upper() + where[1:]
+            if where and turn.boxes and i != selected:  # a link that puts this answer's places on the page
+                where = f"<a href='{TURN_LINK}{i}'>{escape(where)}</a>"
+            else:
+                where = escape(where)
+            footer = " · ".join(x for x in (footer, where) if x)
             if footer:
-                parts.append(f"<p style='color:gray; font-size:small'>{escape(footer)}</p>")
+                parts.append(f"<p style='color:gray; font-size:small'>{footer}</p>")
         self.transcript.setHtml("".join(parts))
-        if at_end:
-            bar.setValue(bar.maximum())
+        bar.setValue(bar.maximum() if at_end else position)
+
+    def scroll_to_turn(self, index: int) -> None:
+        """Bring answer `index` of the shown chat into view (its question at the top)."""
+        self.transcript.scrollToAnchor(turn_anchor(index))
+
+    @Slot(QUrl)
+    def _link_clicked(self, url: QUrl) -> None:
+        text = url.toString()
+        if text.startswith(TURN_LINK) and text[len(TURN_LINK) :].isdigit():
+            self.turn_selected.emit(int(text[len(TURN_LINK) :]))

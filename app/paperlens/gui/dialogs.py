@@ -101,6 +101,7 @@ class SettingsDialog(QDialog):
                 {
                     "4x": "4x (dense OCR, best for small print)",
                     "16x": "16x (about 3x faster, for plain pages)",
+                    "auto": "Auto (4x for dense pages, 16x for sparse ones)",
                 }[m],
                 m,
             )

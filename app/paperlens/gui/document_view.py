@@ -2,17 +2,29 @@
 
 The panes are re-filled from the current session (`current()`, the window's) whenever the page or a result changes;
 the view keeps no results of its own. Tables re-render only when their tab is shown (`tables_dirty`).
+
+Where a page answer came from is drawn over the page (`SourceHighlights`): translucent rectangles at the answer's
+boxes, numbered when there are several; clicking one brings its answer into view in the Ask tab, and "Show on the
+page" under an answer puts its boxes on the page.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt, Slot
-from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QSplitter, QTabWidget, QWidget
+from PySide6.QtCore import QRectF, Qt, Slot
+from PySide6.QtGui import QBrush, QColor, QImage, QPen
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsRectItem,
+    QGraphicsSimpleTextItem,
+    QSplitter,
+    QTabWidget,
+    QWidget,
+)
 
-from paperlens.core.session import ChatScope, DocumentSession
+from paperlens.core.results.boxes import SCALE, Box
+from paperlens.core.session import ChatScope, ChatTurn, DocumentSession
 from paperlens.gui.ask_view import AskPane
 from paperlens.gui.documents import result_info
 from paperlens.gui.markdown_view import MarkdownPane
@@ -21,6 +33,83 @@ from paperlens.gui.pages import FAILED_MARK, PARSED_MARK, PARTIAL_MARK, THUMB_WI
 from paperlens.gui.tables_view import TablesPane
 
 TAB_MARKDOWN, TAB_TABLES, TAB_ASK = 0, 1, 2
+HIGHLIGHT_FILL = QColor(255, 196, 0, 70)
+HIGHLIGHT_EDGE = QColor(230, 120, 0, 220)
+
+
+class _Highlight(QGraphicsRectItem):
+    """One region of the page an answer came from; a click calls `on_click(turn index)`."""
+
+    def __init__(self, rect: QRectF, turn: int, on_click: Callable[[int], None], tip: str) -> None:
+        super().__init__(rect)
+        self.turn = turn
+        self._on_click = on_click
+        pen = QPen(HIGHLIGHT_EDGE, 2)
+        pen.setCosmetic(True)  # the same width at every zoom
+        self.setPen(pen)
+        self.setBrush(QBrush(HIGHLIGHT_FILL))
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.setAcceptedMouseButtons(Qt.MouseButton.LeftButton)
+        self.setToolTip(tip)
+        self.setZValue(10)
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        event.accept()  # the click is ours, not the start of a drag of the page
+
+    def mouseReleaseEvent(self, event) -> None:  # noqa: N802
+        event.accept()
+        if self.contains(event.pos()):
+            self._on_click(self.turn)
+
+
+class SourceHighlights:
+    """The highlight rectangles over the page view: boxes in 0-1000 page coordinates, drawn over the page image."""
+
+    def __init__(self, page_view: PageView, on_click: Callable[[int], None]) -> None:
+        self.view = page_view
+        self.on_click = on_click
+        self.items: list[_Highlight] = []
+        self._labels: list[QGraphicsSimpleTextItem] = []
+        self._key: object = None
+
+    def show(self, boxes: list[Box], turn: int) -> None:
+        page = self.view.sceneRect()
+        if not self.view.has_image() or page.isEmpty():
+            boxes = []
+        key = (tuple(boxes), turn, page.width(), page.height())
+        if key == self._key:
+            return
+        self.clear()
+        self._key = key
+        scene = self.view.scene()
+        for n, box in enumerate(boxes, 1):
+            rect = QRectF(
+                page.left() + box.x0 / SCALE * page.width(),
+                page.top() + box.y0 / SCALE * page.height(),
+                (box.x1 - box.x0) / SCALE * page.width(),
+                (box.y1 - box.y0) / SCALE * page.height(),
+            )
+            tip = f"Where answer {turn + 1} came from" + (f": {box.label}" if box.label else "")
+            item = _Highlight(rect, turn, self.on_click, tip + " (click to show the answer)")
+            scene.addItem(item)
+            self.items.append(item)
+            if len(boxes) > 1:
+                label = QGraphicsSimpleTextItem(str(n))
+                label.setBrush(QBrush(HIGHLIGHT_EDGE))
+                label.setFlag(
+                    QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations
+                )  # readable at any zoom
+                label.setPos(rect.left(), rect.top())
+                label.setZValue(11)
+                scene.addItem(label)
+                self._labels.append(label)
+
+    def clear(self) -> None:
+        scene = self.view.scene()
+        for item in (*self.items, *self._labels):
+            scene.removeItem(item)
+        self.items, self._labels = [], []
+        self._key = None
 
 
 class DocumentView(QSplitter):
@@ -50,6 +139,13 @@ class DocumentView(QSplitter):
         self.setCollapsible(2, False)
         self.setSizes([THUMB_WIDTH + 50, 560, 560])
         self.ask.scope_changed.connect(self.refresh_ask)
+        self.ask.turn_selected.connect(self.select_turn)
+        self.highlights = SourceHighlights(self.page_view, self.highlight_clicked)
+        self.show_sources = True  # the window's "Show Where Answers Come From"
+        self.locating: Callable[[ChatTurn], bool] = lambda _turn: False  # set by the window: boxes asked for
+        self._selected: dict[
+            tuple[str, int], int
+        ] = {}  # (document, page) -> the answer whose boxes are shown
         self.right_tabs.currentChanged.connect(self._right_tab_changed)
         cache.image_ready.connect(self.image_ready)
         cache.image_failed.connect(self.image_failed)
@@ -63,6 +159,7 @@ class DocumentView(QSplitter):
         self.markdown.show_text("", key=None)
         self.tables.show_markdown("")
         self.ask.show_turns([])
+        self.highlights.clear()
 
     def show_page(self) -> None:
         s = self._current()
@@ -75,6 +172,7 @@ class DocumentView(QSplitter):
         else:
             self.page_view.set_message(f"Rendering page {n}…")
             self.cache.render(s, n)
+        self.refresh_highlights()
         self.refresh_markdown()
         self.tables_dirty = True
         if self.right_tabs.currentIndex() == TAB_TABLES:
@@ -93,11 +191,13 @@ class DocumentView(QSplitter):
     def image_ready(self, s: DocumentSession, n: int, image: QImage) -> None:
         if s is self._current() and s.current_page == n:
             self.page_view.set_image(image)
+            self.refresh_highlights()
 
     @Slot(object, int, str)
     def image_failed(self, s: DocumentSession, n: int, message: str) -> None:
         if s is self._current() and s.current_page == n:
             self.page_view.set_message(f"Page {n} cannot be shown: {message}")
+            self.highlights.clear()
 
     @Slot(object, int, QImage)
     def thumbnail_ready(self, s: DocumentSession, n: int, image: QImage) -> None:
@@ -140,7 +240,10 @@ class DocumentView(QSplitter):
             return
         n = s.current_page
         empty = "No tables on this page." if n in s.results else f"Parse page {n} to see its tables."
-        self.tables.show_markdown(s.markdown(n), empty_message=empty)
+        # the pages an export would join (those with a good result), and this page whatever its state
+        joinable = {p for p, r in s.results.items() if r.ok} | {n}
+        pages = [(p, s.markdown(p)) for p in sorted(joinable)]
+        self.tables.show_document(pages, n, empty_message=empty)
         self.tables_dirty = False
 
     @Slot(str)
@@ -148,6 +251,7 @@ class DocumentView(QSplitter):
         s = self._current()
         if s is None:
             self.ask.show_turns([])
+            self.highlights.clear()
             return
         scope = self.ask.scope
         n = s.current_page
@@ -162,7 +266,49 @@ class DocumentView(QSplitter):
                 "Questions about the whole document are answered from the parsed text of its pages "
                 "(or the PDF's own text for pages not parsed yet); the answer names the pages it used."
             )
-        self.ask.show_turns(turns, empty_hint=hint)
+        if scope is ChatScope.PAGE:
+            locating = frozenset(i for i, t in enumerate(turns) if self.locating(t))
+            self.ask.show_turns(turns, empty_hint=hint, selected=self.shown_turn(), locating=locating)
+        else:
+            self.ask.show_turns(turns, empty_hint=hint)
+        self.refresh_highlights()
+
+    # where answers came from
+    def shown_turn(self) -> int | None:
+        """The answer of the current page whose boxes the page shows: the one chosen, else the latest with boxes."""
+        s = self._current()
+        if s is None or not self.show_sources:
+            return None
+        turns = s.chat(ChatScope.PAGE, s.current_page)
+        chosen = self._selected.get((s.id, s.current_page))
+        if chosen is not None and chosen < len(turns) and turns[chosen].boxes:
+            return chosen
+        return next((i for i in range(len(turns) - 1, -1, -1) if turns[i].boxes), None)
+
+    def refresh_highlights(self) -> None:
+        s = self._current()
+        index = self.shown_turn()
+        if s is None or index is None:
+            self.highlights.show([], -1)
+            return
+        self.highlights.show(s.chat(ChatScope.PAGE, s.current_page)[index].boxes, index)
+
+    @Slot(int)
+    def select_turn(self, index: int) -> None:
+        """Show answer `index`'s places on the page ("Show on the page" under it)."""
+        s = self._current()
+        if s is None:
+            return
+        self._selected[(s.id, s.current_page)] = index
+        self.refresh_ask()
+
+    def highlight_clicked(self, index: int) -> None:
+        """A highlight was clicked: the Ask tab shows the page's chat with that answer in view."""
+        self.show_ask_tab()
+        if self.ask.scope is not ChatScope.PAGE:
+            self.ask.set_scope(ChatScope.PAGE)  # redraws the chat
+        self.refresh_ask()
+        self.ask.scroll_to_turn(index)
 
     @Slot(int)
     def _right_tab_changed(self, index: int) -> None:

@@ -15,13 +15,14 @@ from PySide6.QtCore import QObject, Signal
 
 from paperlens.core.errors import PaperLensError
 from paperlens.core.library import ResultKey
-from paperlens.core.options import MODES
+from paperlens.core.options import IMAGE_MODES, Mode
 from paperlens.core.prompts import TaskKind, parse_task
+from paperlens.core.results.boxes import boxes_from_json
 from paperlens.core.runs import Finish, PageResult, RunStats
 from paperlens.core.session import ChatScope, ChatTurn, DocumentSession
 from paperlens.gui.jobs import JobRunner
 from paperlens.gui.settings import Settings
-from paperlens.gui.worker import AskRequest, JobKind, JobOutcome, ModelHost, ParseRequest
+from paperlens.gui.worker import AskRequest, JobKind, JobOutcome, LocateRequest, ModelHost, ParseRequest
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,11 @@ def parse_summary(outcome: JobOutcome) -> str:
 
 def restore_summary(s: DocumentSession, pages: int, questions: int, mode: str) -> str:
     """The status bar's sentence when a reopened document's earlier results are shown."""
-    other = [r.stats.mode for r in s.results.values() if r.cached and r.stats.mode and r.stats.mode != mode]
+    other = [
+        r.stats.mode
+        for r in s.results.values()
+        if r.cached and r.stats.mode and r.stats.mode != mode and mode != Mode.AUTO.value
+    ]
     text = f"{s.title}: {pages} page(s) parsed earlier"
     if other:
         text += f", {len(other)} in {'/'.join(sorted(set(other)))} (Parse Page Again reads a page in {mode})"
@@ -149,6 +154,7 @@ class Documents(QObject):
         return job
 
     def submit_ask(self, s: DocumentSession, question: str, scope: ChatScope) -> int:
+        self.host.cancel_kind(JobKind.LOCATE)  # a new question does not wait for the last answer's boxes
         n = s.current_page
         page_no = n if scope is ChatScope.PAGE else None
         history = s.history(scope, n)
@@ -167,6 +173,31 @@ class Documents(QObject):
         job = self.host.submit(req)
         self._jobs[job] = JobRecord(JobKind.ASK, s.id, turn=turn)
         return job
+
+    def submit_locate(
+        self, s: DocumentSession, turn: ChatTurn, history: tuple[tuple[str, str], ...] = ()
+    ) -> int:
+        """Ask where on the page a finished page answer came from (its boxes land in `turn.boxes`)."""
+        if turn.page_no is None or turn.scope is not ChatScope.PAGE:
+            return 0
+        req = LocateRequest(
+            doc_id=s.id,
+            question=turn.question,
+            answer=turn.answer,
+            page_no=turn.page_no,
+            load_page=s.page,
+            history=history,
+            qa_id=turn.qa_id,
+            source_name=s.path or "",
+        )
+        job = self.host.submit(req)
+        if job:
+            self._jobs[job] = JobRecord(JobKind.LOCATE, s.id, turn=turn)
+        return job
+
+    def locating(self, turn: ChatTurn) -> bool:
+        """Whether the boxes question of `turn` is queued or running."""
+        return any(j.kind is JobKind.LOCATE and j.turn is turn for j in self._jobs.values())
 
     # hand edits: each goes to the library the moment the pane reports it, so closing never has to ask
     def save_edit(self, s: DocumentSession, n: int, text: str) -> str | None:
@@ -262,6 +293,10 @@ class Documents(QObject):
                     if n in s.streaming:  # cancelled before the page reported back
                         s.streaming.pop(n, None)
                         cleared.append(n)
+        elif job.kind is JobKind.LOCATE and job.turn is not None:
+            located = outcome.result
+            job.turn.boxes = list(located.boxes) if located is not None and not outcome.cancelled else []
+            job.turn.located = located is not None and not outcome.cancelled and not outcome.error
         elif job.turn is not None:
             turn = job.turn
             result = outcome.result
@@ -278,7 +313,23 @@ class Documents(QObject):
                 turn.finish = Finish.CANCELLED
             turn.pages_used = list(outcome.pages_used)
             turn.pages_with_text = outcome.pages_with_text
+            turn.qa_id = outcome.qa_id
+            if s is not None and not s.closed and self._wants_boxes(turn, outcome):
+                history = getattr(outcome.request, "history", ())
+                self.submit_locate(s, turn, tuple(history))
         return job, s, cleared
+
+    def _wants_boxes(self, turn: ChatTurn, outcome: JobOutcome) -> bool:
+        return (
+            self.settings.shows_sources
+            and turn.scope is ChatScope.PAGE
+            and not outcome.cancelled
+            and not outcome.error
+            and turn.finish is not None
+            and turn.finish.complete
+            and turn.finish != Finish.REPETITION
+            and bool(turn.answer.strip())
+        )
 
     # results kept from earlier sessions
     def set_library(self, library: Any) -> None:
@@ -311,7 +362,7 @@ class Documents(QObject):
         path, count, title = s.path, s.page_count, s.title
         task = parse_task().cache_name
         # the same model files in every mode: their identities share the text model's part
-        prefix = os.path.commonprefix([models.identity(m) for m in MODES])
+        prefix = os.path.commonprefix([models.identity(m) for m in IMAGE_MODES])
 
         def work():
             lib.add_document(path, count, title=title)
@@ -343,6 +394,7 @@ class Documents(QObject):
                 chat = s.chat(scope, rec.page)
                 if any(t.question == rec.question and t.answer == rec.answer for t in chat):
                     continue
+                boxes = boxes_from_json(rec.boxes)
                 chat.append(
                     ChatTurn(
                         rec.question,
@@ -352,6 +404,9 @@ class Documents(QObject):
                         list(rec.pages_used),
                         Finish.STOP,
                         stats=RunStats.from_dict(rec.stats or {}),
+                        boxes=boxes,
+                        located=True if boxes else None,
+                        qa_id=rec.id,
                     )
                 )
             if pages or history:

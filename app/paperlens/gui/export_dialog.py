@@ -104,7 +104,14 @@ def choose_export(
 
 
 def run_export(
-    jobs: JobRunner, result: Any, fmt: str, path: Path, status: QStatusBar, notice: NoticeBar
+    jobs: JobRunner,
+    result: Any,
+    fmt: str,
+    path: Path,
+    status: QStatusBar,
+    notice: NoticeBar,
+    *,
+    merge_tables: bool = True,
 ) -> None:
     """Write the export on the pool; the status bar says what was written (and which pages it lacks), the notice
     strip why it was not, or that a spreadsheet cannot hold the note about missing pages."""
@@ -121,7 +128,7 @@ def run_export(
 
     status.showMessage(f"Exporting to {path.name}…")
     jobs.submit(
-        lambda: export.export(result, fmt, path),
+        lambda: export.export(result, fmt, path, merge_tables=merge_tables),
         done,
         lambda msg: notice.show_error(f"Export failed: {msg}"),
     )
@@ -163,6 +170,7 @@ class Exporter(QObject):
         self.ask_missing: AskMissing = ask_missing_dialog
         self.ask_target: AskTarget = ask_target_dialog
         self.waiting: list[_Waiting] = []
+        self.merge_tables: Callable[[], bool] = lambda: True  # the window's "Join tables across pages"
 
     def start(self, s: DocumentSession) -> None:
         """File > Export on session `s`."""
@@ -191,7 +199,9 @@ class Exporter(QObject):
         )
 
     def write(self, result: Any, fmt: str, path: Path) -> None:
-        run_export(self._jobs, result, fmt, path, self._status, self._notice)
+        run_export(
+            self._jobs, result, fmt, path, self._status, self._notice, merge_tables=self.merge_tables()
+        )
 
     def job_finished(self, outcome: Any) -> None:
         """A model job ended: write each waiting export whose document has no page queued any more."""

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, QThreadPool, Slot
+from PySide6.QtCore import QSize, Qt, QThreadPool, QTimer, Slot
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QDialog,
@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from paperlens import APP_NAME
+from paperlens.core import isolation
 from paperlens.core.options import DEFAULT_MAX_TOKENS, DEFAULT_N_CTX
 from paperlens.core.page import Page
 from paperlens.core.session import ChatScope, DocumentSession
@@ -128,9 +129,13 @@ class MainWindow(QMainWindow):
         self.toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.action_table.build_toolbar(self.toolbar)
         self.markdown.set_revert_action(self.act_revert_edit)
+        self.act_show_sources.setCheckable(True)
+        self.view.locating = self.documents.locating
+        self._sync_show_sources()
         self.addToolBar(self.toolbar)
         self._connect()
         self.opener.refresh_recent()
+        isolation.start_soon()  # the renderer child imports MuPDF while the user picks a file
         self._update_actions()
         self._restore_geometry()
         self.host.configure(self._engine_options())
@@ -189,6 +194,20 @@ class MainWindow(QMainWindow):
         self.host.library_ready.connect(self._on_library_ready)
         self.models.changed.connect(self._update_actions)
         self.tables.copied.connect(lambda text: self.status.showMessage(text, 5000))
+        self.tables.join.setChecked(bool(self.settings.join_tables))
+        self.tables.join_changed.connect(self._join_tables_changed)
+        self.exporter.merge_tables = lambda: bool(self.settings.join_tables)
+
+    def _join_tables_changed(self, on: bool) -> None:
+        """The Tables tab's "Join tables across pages": kept, and used by the Tables tab and every export."""
+        self.settings.join_tables = on
+        self.view.refresh_tables()
+        self.status.showMessage(
+            "Tables that go on across pages are joined, here and in exports."
+            if on
+            else "Tables are shown and exported page by page.",
+            5000,
+        )
 
     # ------------------------------------------------------------------------------------------------------------------
     # state helpers
@@ -520,6 +539,18 @@ class MainWindow(QMainWindow):
             if before is None or spec.model_dir != before.model_dir:
                 self.models.check_again()
         self._update_actions()  # a server to run the model on enables Parse without a model here
+        self._sync_show_sources()  # "auto" follows where the model runs
+
+    def toggle_show_sources(self) -> None:
+        """View > Show Where Answers Come From: the user's own choice from now on, whichever engine runs."""
+        self.settings.show_sources = "on" if self.act_show_sources.isChecked() else "off"
+        self._sync_show_sources()
+
+    def _sync_show_sources(self) -> None:
+        on = self.settings.shows_sources
+        self.act_show_sources.setChecked(on)
+        self.view.show_sources = on
+        self.view.refresh_ask()
 
     @Slot()
     def export_dialog(self) -> None:
@@ -573,7 +604,16 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         """Cancel the model, wait for its thread (with a time limit), close documents, remember the geometry."""
+        if self.opener.busy:
+            # Files are opening: their wait (a local event loop) ends first, and the window closes after it, from
+            # the main loop, not inside that wait. What still opens is closed once open.
+            self.opener.abandon()
+            event.ignore()
+            QTimer.singleShot(0, self.close)
+            return
         self.markdown.flush_edit()
+        for session in list(self.documents.sessions.values()):
+            session.cancel_renders()  # the model thread must not wait for a slow page to end
         self.cache.stop()
         self.settings.geometry = self.saveGeometry()
         self.settings.splitter = self.splitter.saveState()

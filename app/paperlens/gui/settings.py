@@ -91,11 +91,15 @@ class Settings:
     hub_endpoint = _Setting("model/hub_endpoint", "")  # a mirror for downloads; "" = $HF_ENDPOINT or the hub
     dpi = _Setting("documents/dpi", 0)  # 0: let the core pick the DPI that fits the model's slices
     recent_files = _Setting("documents/recent", [])
+    join_tables = _Setting("results/join_tables", True)  # tables across pages as one (Tables tab and exports)
     geometry = _Setting("window/geometry", QByteArray())
     window_state = _Setting("window/state", QByteArray())
     splitter = _Setting("window/splitter", QByteArray())
     left_splitter = _Setting("window/left_splitter", QByteArray())
     auto_capture = _Setting("camera/auto_capture", True)
+    # "Show where answers come from": "auto" asks for the boxes with the local model (a restored page state makes it
+    # cheap) and not with a server (a whole second request); "on" / "off" are the user's own choice
+    show_sources = _Setting("ask/show_sources", "auto", ("auto", "on", "off"))
     enhance = _Setting("camera/enhance", True)
 
     def __init__(self, qsettings: QSettings | None = None) -> None:
@@ -126,6 +130,12 @@ class Settings:
     @property
     def uses_server(self) -> bool:
         return self.run_on == REMOTE and bool(self.server_url.strip())
+
+    @property
+    def shows_sources(self) -> bool:
+        """Whether a page answer is followed by the question of where on the page it came from."""
+        choice = self.show_sources
+        return choice == "on" or (choice == "auto" and not self.uses_server)
 
     def add_recent(self, path: str) -> list[str]:
         """Put `path` first in the recent list (no duplicates, at most RECENT_LIMIT) and return the new list."""

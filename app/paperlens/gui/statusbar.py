@@ -46,9 +46,10 @@ class StatusBar(QStatusBar):
         self.model_label = QLabel("Model: checking…")
         self.mode_box = QComboBox()
         for m in MODES:
-            self.mode_box.addItem(m, m)
+            self.mode_box.addItem("Auto" if m == "auto" else m, m)
         self.mode_box.setToolTip(
-            "4x: dense OCR, best for small print. 16x: about 3x faster, for plain pages."
+            "4x: dense OCR, best for small print. 16x: about 3x faster, for plain pages. "
+            "Auto: 4x for pages with much small text, 16x for the others (title pages, short letters, photos)."
         )
         self.mode_box.setCurrentIndex(max(0, self.mode_box.findData(mode)))
         self.mode_box.currentIndexChanged.connect(self._mode_changed)

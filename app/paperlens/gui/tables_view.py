@@ -1,18 +1,23 @@
 """The Tables tab: every table of the page as a grid, each with "Copy as TSV" for pasting into a spreadsheet.
 
 The tables come from the page's Markdown through the core's `extract_tables`, the same code the exports use, so what
-the grid shows is what an XLSX or CSV export writes.
+the grid shows is what an XLSX or CSV export writes. A table that goes on across pages is shown (and copied) whole, as
+the exports give it, when "Join tables across pages" is on (`core.results.tables.merge` has the rule); rows from the
+other pages are greyed and their page is in the row header.
 """
 
 from __future__ import annotations
 
+import functools
 import html
 import logging
+from collections.abc import Iterable
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont, QGuiApplication
+from PySide6.QtGui import QBrush, QFont, QGuiApplication, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -27,17 +32,37 @@ from PySide6.QtWidgets import (
 log = logging.getLogger(__name__)
 
 
-def extract(markdown: str) -> list:
-    """The page's tables, or [] when there are none or the text cannot be read as tables."""
-    if not markdown.strip():
-        return []
-    from paperlens.core.results.tables import extract_tables
+@functools.lru_cache(maxsize=2048)
+def _page_tables(page: int, markdown: str) -> tuple:
+    """The tables of one page's Markdown, placed (first/last block known); cached, as every page change asks again."""
+    from paperlens.core.results.tables.merge import page_tables
 
     try:
-        return list(extract_tables(markdown))
+        return tuple(page_tables(page, markdown))
     except Exception:
-        log.debug("table extraction failed", exc_info=True)
-        return []
+        log.debug("table extraction failed on page %d", page, exc_info=True)
+        return ()
+
+
+def tables_on_page(pages: Iterable[tuple[int, str]], page: int, *, join: bool = True) -> list:
+    """The tables to show for `page`, as PlacedTables: its own, or (with `join`) each joined with the pieces of the
+    neighbouring pages it continues or is continued by, exactly as the exports join them.
+
+    `pages` is (page number, Markdown) of every page with a result, in page order.
+    """
+    from paperlens.core.results.tables.merge import merge_across_pages
+
+    placed = [t for n, md in pages if md.strip() for t in _page_tables(n, md)]
+    if join:
+        placed = merge_across_pages(placed)
+    return [t for t in placed if page in t.pieces and t.table.rows]
+
+
+def page_span(pages: list[int]) -> str:
+    """ "pages 3-5" (or "pages 3, 5" when one is skipped, which the rule never joins but a caller might pass)."""
+    if len(pages) > 1 and pages == list(range(pages[0], pages[-1] + 1)):
+        return f"pages {pages[0]}–{pages[-1]}"
+    return "pages " + ", ".join(str(p) for p in pages)
 
 
 def column_name(index: int) -> str:
@@ -73,7 +98,9 @@ class TableGrid(QWidget):
 
     copied = Signal(str)  # what was copied, in a sentence for the status bar
 
-    def __init__(self, index: int, table, parent=None) -> None:
+    def __init__(
+        self, index: int, table, parent=None, *, row_pages: list[int] | None = None, page: int = 0
+    ) -> None:
         super().__init__(parent)
         self.table = table
         self.index = index
@@ -81,7 +108,10 @@ class TableGrid(QWidget):
         n_cols = max((len(r) for r in rows), default=0)
         header_rows = int(getattr(table, "header_rows", 1) or 0)
         caption = getattr(table, "caption", "") or getattr(table, "title", "") or ""
+        self.pages = sorted(set(row_pages or [])) or ([page] if page else [])
         title = f"Table {index}: {len(rows)} rows × {n_cols} columns"
+        if len(self.pages) > 1:
+            title += f", joined across {page_span(self.pages)}"
         # the caption is the model's text: escaped, never rich text of its own
         self.label = QLabel(f"<b>{title}</b>" + (f" — {html.escape(caption)}" if caption else ""))
         self.copy_button = QPushButton("Copy as TSV")
@@ -107,6 +137,22 @@ class TableGrid(QWidget):
                 if r < header_rows:
                     item.setFont(bold)
                 self.grid.setItem(r, c, item)
+        if len(self.pages) > 1 and row_pages and len(row_pages) == len(rows):
+            # where each row comes from: its page in the row header, rows of the other pages greyed
+            self.grid.setVerticalHeaderLabels(
+                [("" if r < header_rows else f"p. {row_pages[r]}") for r in range(len(rows))]
+            )
+            grey = QBrush(self.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text))
+            for r in range(header_rows, len(rows)):
+                if row_pages[r] != page:
+                    for c in range(len(rows[r])):
+                        item = self.grid.item(r, c)
+                        if item is not None:
+                            item.setForeground(grey)
+            self.grid.setToolTip(
+                f"This table goes on across {page_span(self.pages)}; it is shown, copied and exported whole. "
+                "Rows of the other pages are grey."
+            )
         for r, c, rs, cs in self._spans(table):
             if rs > 1 or cs > 1:
                 self.grid.setSpan(r, c, rs, cs)
@@ -150,9 +196,17 @@ class TablesPane(QWidget):
     Emits `copied(sentence)` when a table is copied as TSV (the window shows it in the status bar)."""
 
     copied = Signal(str)
+    join_changed = Signal(bool)  # the user switched "Join tables across pages"
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
+        self.join = QCheckBox("Join tables across pages")
+        self.join.setChecked(True)
+        self.join.setToolTip(
+            "A table that runs off the bottom of a page and goes on at the top of the next is shown and exported as "
+            "one table (same columns; a repeated header is dropped). Switch off to see each page's piece."
+        )
+        self.join.toggled.connect(self.join_changed)
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.message.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
@@ -167,24 +221,33 @@ class TablesPane(QWidget):
         scroll.setWidget(self._inner)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        bar = QHBoxLayout()
+        bar.setContentsMargins(8, 4, 8, 0)
+        bar.addWidget(self.join)
+        bar.addStretch(1)
+        layout.addLayout(bar)
         layout.addWidget(scroll)
         self.grids: list[TableGrid] = []
-        self._shown: str | None = None
+        self._shown: object = None
 
     def show_markdown(self, markdown: str, *, empty_message: str = "") -> None:
-        """Show the tables found in `markdown` (skipped when the text has not changed since the last call)."""
-        if markdown == self._shown and self.grids:
+        """Show the tables found in `markdown` alone (no other page to join with)."""
+        self.show_document([(1, markdown)] if markdown.strip() else [], 1, empty_message=empty_message)
+
+    def show_document(self, pages: list[tuple[int, str]], page: int, *, empty_message: str = "") -> None:
+        """Show `page`'s tables; `pages` is (number, Markdown) of every page with a result, in order, so a table that
+        goes on across pages is shown whole when joining is on. Skipped when nothing changed since the last call."""
+        join = self.join.isChecked()
+        shown = (tuple(pages), page, join)
+        if shown == self._shown and self.grids:
             return
-        self._shown = markdown
+        self._shown = shown
         for grid in self.grids:
             self._inner_layout.removeWidget(grid)
             grid.deleteLater()
         self.grids = []
-        tables = extract(markdown)
-        for i, table in enumerate(tables, 1):
-            if not table_rows(table):
-                continue
-            grid = TableGrid(i, table)
+        for i, placed in enumerate(tables_on_page(pages, page, join=join), 1):
+            grid = TableGrid(i, placed.table, row_pages=placed.row_pages, page=page)
             grid.copied.connect(self.copied)
             self._inner_layout.insertWidget(self._inner_layout.count() - 1, grid)
             self.grids.append(grid)

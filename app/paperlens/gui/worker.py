@@ -61,6 +61,7 @@ def default_library_factory():
 class JobKind(str, Enum):
     PARSE = "parse"
     ASK = "ask"
+    LOCATE = "locate"  # where on the page an answer came from
 
 
 @dataclass
@@ -79,6 +80,7 @@ class JobOutcome:
     )
     elapsed_s: float = 0.0
     request: Any = None
+    qa_id: int | None = None  # the answer's row in the library's Q&A history, when it was kept
 
 
 @dataclass
@@ -210,7 +212,7 @@ class AskRequest(Job):
         if lib is None or result is None or not self.source_name or not result.complete:
             return
         try:
-            lib.add_qa(
+            outcome.qa_id = lib.add_qa(
                 self.source_name,
                 self.question,
                 result.text,
@@ -222,6 +224,48 @@ class AskRequest(Job):
             )
         except Exception:
             log.debug("could not store the Q&A", exc_info=True)
+
+
+@dataclass
+class LocateRequest(Job):
+    """After a page answer: which regions of the page it came from (a short follow-up on the kept page state).
+
+    Its result is a `core.pipeline.Located`; the boxes are kept with the answer in the library when it is there. It
+    streams nothing (the model's grounding markup is never shown), and a new question cancels it.
+    """
+
+    question: str
+    answer: str
+    page_no: int
+    load_page: Callable[[int], Any]
+    history: tuple[tuple[str, str], ...] = ()
+    qa_id: int | None = None
+    kind: ClassVar[JobKind] = JobKind.LOCATE
+
+    @property
+    def doing(self) -> str:
+        return "finding where the answer came from"
+
+    def run(self, worker: ModelWorker, engine: VisionEngine, outcome: JobOutcome) -> None:
+        from paperlens.core.pipeline import locate_answer
+        from paperlens.core.results.boxes import boxes_to_json
+
+        if self.cancel.is_set():
+            return
+        if not engine.loaded:
+            worker.loading.emit("Loading the model…")
+            engine.load()
+        page = self.load_page(self.page_no)
+        located = locate_answer(
+            engine, page, self.question, self.answer, history=self.history, cancel=self.cancel
+        )
+        outcome.result = located
+        lib = worker.library()
+        if lib is not None and self.qa_id is not None and located.boxes:
+            try:
+                lib.set_qa_boxes(self.qa_id, boxes_to_json(located.boxes))
+            except Exception:
+                log.debug("could not keep the answer's boxes", exc_info=True)
 
 
 class StreamBuffer:
@@ -509,6 +553,19 @@ class ModelHost(QObject):
         for req in dropped:
             req.cancel.set()
             self.finished.emit(JobOutcome(req.job_id, req.kind, req.doc_id, cancelled=True, request=req))
+
+    def cancel_kind(self, kind: JobKind) -> None:
+        """Stop and drop the jobs of one kind (a new question cancels the boxes question still waiting or running)."""
+        keep: deque[Job] = deque()
+        for req in self._pending:
+            if req.kind is kind:
+                req.cancel.set()
+                self.finished.emit(JobOutcome(req.job_id, req.kind, req.doc_id, cancelled=True, request=req))
+            else:
+                keep.append(req)
+        self._pending = keep
+        if self._current is not None and self._current.kind is kind:
+            self._current.cancel.set()
 
     def cancel_document(self, doc_id: str) -> None:
         """Stop and drop the jobs of one document (it is being closed)."""

@@ -55,7 +55,18 @@ class VisionEngine(ABC):
     @property
     @abstractmethod
     def mode(self) -> str:
-        """The image mode this engine runs ("4x" or "16x"); part of every cached result's key."""
+        """The mode the engine was set to: "4x" or "16x" (then part of every cached result's key), or "auto"."""
+
+    @property
+    def modes(self) -> tuple[str, ...]:
+        """The image modes `run(mode=...)` may ask for: just `(self.mode,)` for an engine fixed to one; 4x and 16x
+        for an engine in auto mode that can read each page in either (the pipeline then chooses per page)."""
+        return (self.mode,)
+
+    def identity_for(self, mode: str) -> str:
+        """The identity of results made in `mode` (one of `modes`): what an engine fixed to that mode calls
+        `identity`, so that a page read in auto mode is found again in that mode, and the reverse."""
+        return self.identity
 
     @property
     @abstractmethod
@@ -99,11 +110,15 @@ class VisionEngine(ABC):
         cancel: threading.Event | None = None,
         max_tokens: int | None = None,
         page_key: str | None = None,
+        mode: str | None = None,
     ) -> RunResult:
         """Run one task, streaming text pieces to `on_chunk`; cancel keeps the partial text (finish=cancelled).
 
         `image` is the page for tasks that use one (`task.uses_image`); `page_key` names that image so a follow-up
-        question on the same page can reuse its encoded state. Raises `EngineNotLoaded` before `load()`.
+        question on the same page can reuse its encoded state. `mode` (one of `modes`) is the image mode to read the
+        page in; None: the engine's own (an auto engine reuses the mode of the page's kept state, else measures the
+        page). The pipeline passes `mode` only to engines with more than one of `modes`, so an engine fixed to one
+        mode may leave it out. `RunResult.stats.mode` says the mode used. Raises `EngineNotLoaded` before `load()`.
         """
 
     @abstractmethod

@@ -45,7 +45,15 @@ from paperlens.core.models import (
     resolve_model_dir,
     scan_model_dir,
 )
-from paperlens.core.options import DEFAULT_MAX_TOKENS, DEFAULT_MODE, DEFAULT_N_CTX, DEVICES, EngineOptions
+from paperlens.core.options import (
+    DEFAULT_MAX_TOKENS,
+    DEFAULT_MODE,
+    DEFAULT_N_CTX,
+    DEVICES,
+    IMAGE_MODES,
+    EngineOptions,
+    Mode,
+)
 from paperlens.core.prompts import Task, build_prompt
 from paperlens.core.runs import Finish, RunResult, RunStats
 
@@ -56,7 +64,9 @@ log = logging.getLogger(__name__)
 class EngineConfig:
     """How to load and run the model. Defaults are the ones measured best on a 2-core CPU (see README)."""
 
-    mode: str = DEFAULT_MODE  # "4x" (dense OCR, default) or "16x" (4x fewer image tokens, faster)
+    mode: str = (
+        DEFAULT_MODE  # "4x" (dense OCR, default), "16x" (4x fewer image tokens, faster) or "auto" (per page)
+    )
     device: str = "auto"  # "cpu", "gpu" or "auto" (GPU when this llama-cpp-python build can offload)
     gpu_layers: int = -1  # text layers to offload on GPU (-1 = all)
     n_threads: int | None = None  # None: all physical cores
@@ -121,6 +131,7 @@ class LlamaEngine(VisionEngine):
         self._llama_cpp: Any = None
         self._text: ModelFile | None = None
         self._projector: ModelFile | None = None
+        self._projector_mode = ""  # the image mode of the projector loaded now (auto mode switches it)
         self._states: OrderedDict[str, _PageState] = OrderedDict()
         self._eog_ids: list[int] | None = None
         self._lock = threading.Lock()
@@ -135,8 +146,15 @@ class LlamaEngine(VisionEngine):
         return self.config.mode
 
     @property
+    def modes(self) -> tuple[str, ...]:
+        return IMAGE_MODES if self.config.mode == Mode.AUTO.value else (self.config.mode,)
+
+    @property
     def identity(self) -> str:
-        return self.models.identity(self.config.mode, self.config.low_memory)
+        return "+".join(self.identity_for(m) for m in self.modes)
+
+    def identity_for(self, mode: str) -> str:
+        return self.models.identity(mode, self.config.low_memory)
 
     @property
     def context_tokens(self) -> int:
@@ -149,7 +167,8 @@ class LlamaEngine(VisionEngine):
 
     def preflight(self) -> None:
         """No model at all, or none for this mode: say so before any page is rendered (derives 4x if needed)."""
-        self.models.require(self.config.mode, self.config.low_memory)
+        for mode in self.modes:
+            self.models.require(mode, self.config.low_memory)
 
     def _resolve_device(self) -> str:
         dev = self.config.device
@@ -166,11 +185,13 @@ class LlamaEngine(VisionEngine):
         return "gpu" if supported else "cpu"
 
     def load(self) -> None:
-        """Load the text model and the projector of the configured mode. Raises our own errors, never llama.cpp's."""
+        """Load the text model and the projector of the configured mode (in auto mode the 4x one; `_use_mode` switches
+        it). Raises our own errors, never llama.cpp's."""
         if self.loaded:
             return
         t0 = time.perf_counter()
-        text, projector = self.models.require(self.config.mode, self.config.low_memory)
+        first_mode = self.modes[0]
+        text, projector = self.models.require(first_mode, self.config.low_memory)
         self._check_files(text, projector)
         self._check_memory(text, projector)
         device = self._resolve_device()
@@ -199,28 +220,12 @@ class LlamaEngine(VisionEngine):
             raise self._load_error(text, "text model", exc) from exc
         LLAMA_LOG.install(llama_cpp, mtmd_cpp)  # Llama() installs its own printer; take the log back
         try:
-            params = mtmd_cpp.mtmd_context_params_default()
-            params.use_gpu = device == "gpu"
-            params.print_timings = False
-            params.n_threads = n_threads
-            params.flash_attn_type = (
-                llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED
-                if self.config.flash_attn
-                else llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED
-            )
-            mtmd = mtmd_cpp.mtmd_init_from_file(str(projector.path).encode(), llama.model, params)
-        except Exception as exc:  # the binding raises various types on bad files
+            mtmd = self._open_projector(projector, llama, device, n_threads)
+        except BaseException:
             llama.close()
-            raise self._load_error(projector, "projector", exc) from exc
-        if not mtmd:
-            llama.close()
-            raise self._load_error(projector, "projector", None)
-        if not mtmd_cpp.mtmd_support_vision(mtmd):
-            mtmd_cpp.mtmd_free(mtmd)
-            llama.close()
-            raise ModelInvalid(f"{projector.path.name} is not a vision projector.")
+            raise
         self._llama, self._mtmd = llama, mtmd
-        self._text, self._projector = text, projector
+        self._text, self._projector, self._projector_mode = text, projector, first_mode
         self.info = EngineInfo(
             text_model=text.path.name,
             projector=projector.path.name,
@@ -236,6 +241,55 @@ class LlamaEngine(VisionEngine):
             projector.path.name,
             self.config.mode,
             device,
+        )
+
+    def _open_projector(self, projector: ModelFile, llama: Any, device: str, n_threads: int) -> Any:
+        """An mtmd context for `projector` on the loaded text model; our own error when it cannot be made."""
+        llama_cpp, mtmd_cpp = self._llama_cpp, self._mtmd_cpp
+        try:
+            params = mtmd_cpp.mtmd_context_params_default()
+            params.use_gpu = device == "gpu"
+            params.print_timings = False
+            params.n_threads = n_threads
+            params.flash_attn_type = (
+                llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED
+                if self.config.flash_attn
+                else llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED
+            )
+            mtmd = mtmd_cpp.mtmd_init_from_file(str(projector.path).encode(), llama.model, params)
+        except Exception as exc:  # the binding raises various types on bad files
+            raise self._load_error(projector, "projector", exc) from exc
+        if not mtmd:
+            raise self._load_error(projector, "projector", None)
+        if not mtmd_cpp.mtmd_support_vision(mtmd):
+            mtmd_cpp.mtmd_free(mtmd)
+            raise ModelInvalid(f"{projector.path.name} is not a vision projector.")
+        return mtmd
+
+    def _use_mode(self, mode: str) -> None:
+        """Make `mode`'s projector the loaded one (auto mode). One projector is held at a time: a second one would
+        add ~0.9 GB to the ~2 GB a loaded model takes, and switching costs about a second (docs/adr/0009)."""
+        if mode == self._projector_mode:
+            return
+        t0 = time.perf_counter()
+        text, projector = self.models.require(mode, self.config.low_memory)
+        self._check_files(text, projector)
+        old, self._mtmd = self._mtmd, None
+        if old is not None:
+            self._mtmd_cpp.mtmd_free(old)
+        try:
+            self._mtmd = self._open_projector(projector, self._llama, self.info.device, self.info.n_threads)
+        except BaseException:
+            # no projector now: free the text model too, so that `load()` starts again from nothing
+            self._states.clear()
+            self._llama.close()
+            self._llama = None
+            self._projector_mode = ""
+            raise
+        self._projector, self._projector_mode = projector, mode
+        self.info.projector = projector.path.name
+        log.info(
+            "projector switched to %s (%s) in %.2fs", mode, projector.path.name, time.perf_counter() - t0
         )
 
     def _check_files(self, text: ModelFile, projector: ModelFile) -> None:
@@ -292,6 +346,7 @@ class LlamaEngine(VisionEngine):
             if self._mtmd is not None and self._mtmd_cpp is not None:
                 self._mtmd_cpp.mtmd_free(self._mtmd)
             self._mtmd = None
+            self._projector_mode = ""
             if self._llama is not None:
                 self._llama.close()
             self._llama = None
@@ -310,21 +365,39 @@ class LlamaEngine(VisionEngine):
         cancel: threading.Event | None = None,
         max_tokens: int | None = None,
         page_key: str | None = None,
+        mode: str | None = None,
     ) -> RunResult:
         """Run a task, streaming text pieces to `on_chunk`. Cancel keeps the partial text (finish = cancelled).
 
-        `page_key` identifies the image for reusing its encoded state (defaults to a hash of the pixels).
+        `page_key` identifies the image for reusing its encoded state (defaults to a hash of the pixels). `mode`: see
+        the contract; in auto mode the projector is switched when the page needs the other one.
         """
         if not self.loaded:
             raise EngineNotLoaded("The model is not loaded yet.")
+        if mode is not None and mode not in self.modes:
+            raise ValueError(f"this engine reads pages in {', '.join(self.modes)}, not {mode!r}")
         with self._lock:
-            return self._run(task, image, on_chunk, cancel, max_tokens, page_key)
+            return self._run(task, image, on_chunk, cancel, max_tokens, page_key, mode)
 
-    def _run(self, task, image, on_chunk, cancel, max_tokens, page_key) -> RunResult:
+    def _page_mode(self, mode: str | None, rgb: Image.Image, page_key: str) -> str:
+        """The image mode of this run: the one asked for; else the only one; else (auto) the mode the page's kept
+        state was encoded in (a follow-up question reuses it), else the page's density decides."""
+        if mode is not None:
+            return mode
+        if len(self.modes) == 1:
+            return self.modes[0]
+        kept = [m for m in self.modes if f"{m}:{page_key}" in self._states]
+        if kept:
+            return kept[0]
+        from paperlens.core.density import choose_mode
+
+        return choose_mode(rgb)
+
+    def _run(self, task, image, on_chunk, cancel, max_tokens, page_key, mode=None) -> RunResult:
         llama = self._llama
         t_start = time.perf_counter()
         parts = build_prompt(task)
-        stats = RunStats(mode=self.config.mode if parts.image else "")
+        stats = RunStats()
         max_tokens = max_tokens or task.max_tokens or self.config.max_tokens
         cancel = cancel or threading.Event()
 
@@ -332,12 +405,16 @@ class LlamaEngine(VisionEngine):
             if image is None:
                 raise ImageDecodeError("This task needs a page image, and none was given.")
             rgb = as_rgb(image)
-            key = f"{self.config.mode}:{page_key or pixels_key(rgb)}"
+            page_key = page_key or pixels_key(rgb)
+            stats.mode = self._page_mode(mode, rgb, page_key)
+            key = f"{stats.mode}:{page_key}"
             state = self._states.get(key)
             if state is not None and self._restore(key, state):
                 self._states.move_to_end(key)
                 stats.image_reused = True
             else:
+                self._use_mode(stats.mode)
+                llama = self._llama
                 t_enc = time.perf_counter()
                 state = self._encode_page(rgb, parts.before, cancel)
                 if state is None:  # cancelled while encoding: nothing generated yet

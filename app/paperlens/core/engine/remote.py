@@ -22,6 +22,7 @@ connection, a refused key, a server without vision or without the model stop the
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import json
 import logging
@@ -30,14 +31,14 @@ import re
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from paperlens.core.engine.contract import ChunkCallback, EngineInfo, VisionEngine
 from paperlens.core.errors import EngineError, EngineNotLoaded, ModelNotFound, PageRunError
-from paperlens.core.options import SERVER_KINDS, EngineOptions
+from paperlens.core.options import IMAGE_MODES, SERVER_KINDS, EngineOptions, Mode
 from paperlens.core.prompts import IM_END, IM_START, THINK_OFF, Task, build_prompt
 from paperlens.core.runs import Finish, RunResult, RunStats
 
@@ -143,6 +144,10 @@ class _Server:
     kind: str = ""
     model: str = ""
     in_flight: int = 0
+    # the server ends an answer early when another request waits (llama-cpp-python's `--interrupt_requests`, on by
+    # default): found on the first such answer, after which pages go to it one at a time
+    one_at_a_time: bool = False
+    gate: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
 
 class RemoteEngine(VisionEngine):
@@ -180,6 +185,20 @@ class RemoteEngine(VisionEngine):
     @property
     def mode(self) -> str:
         return self.options.mode
+
+    @property
+    def modes(self) -> tuple[str, ...]:
+        """In auto mode: both when every server is vLLM (it takes the mode per request); otherwise the server's
+        projector fixes the mode, which PaperLens cannot see: it records 16x, the official projector's (a server run
+        with PaperLens' 4x projector is used with --mode 4x instead)."""
+        if self.options.mode != Mode.AUTO.value:
+            return (self.options.mode,)
+        kinds = (
+            {s.kind for s in self.servers}
+            if all(s.kind for s in self.servers)
+            else {self.options.server_kind}
+        )
+        return IMAGE_MODES if kinds == {"vllm"} else (Mode.X16.value,)
 
     @property
     def identity(self) -> str:
@@ -243,15 +262,27 @@ class RemoteEngine(VisionEngine):
         cancel: threading.Event | None = None,
         max_tokens: int | None = None,
         page_key: str | None = None,
+        mode: str | None = None,
     ) -> RunResult:
         client = self._client
         if client is None:
             raise EngineNotLoaded("The remote engine is not connected yet.")
+        modes = self.modes
+        if mode is not None and mode not in modes:
+            raise ValueError(f"this engine reads pages in {', '.join(modes)}, not {mode!r}")
         cancel = cancel or threading.Event()
         uses_image = task.uses_image and image is not None
+        if uses_image and mode is None:
+            if len(modes) > 1 and image is not None:
+                from paperlens.core.density import choose_mode
+
+                mode = choose_mode(image)
+            else:
+                mode = modes[0]
+        image_mode = mode if uses_image and mode else ""
         messages = chat_messages(task, image_data_url(image) if uses_image and image is not None else None)
         max_tokens = max_tokens or task.max_tokens or self.options.max_tokens
-        stats = RunStats(mode=self.mode if uses_image else "")
+        stats = RunStats(mode=image_mode)
         shown = _Shown()  # what on_chunk has been given: a retried stream only adds what is new
         attempts = max(1, self.options.retries + 1)
         last_error = ""
@@ -262,9 +293,23 @@ class RemoteEngine(VisionEngine):
                 return RunResult(shown.text, Finish.CANCELLED, stats)
             server = self._pick(tried)
             try:
-                text, finish, stats = self._stream(
-                    client, server, messages, uses_image, max_tokens, cancel, shown, on_chunk
-                )
+                with _gate(server, cancel) as entered:
+                    if not entered:
+                        return RunResult(shown.text, Finish.CANCELLED, stats)
+                    text, finish, stats = self._stream(
+                        client, server, messages, image_mode, max_tokens, cancel, shown, on_chunk
+                    )
+            except _Interrupted as exc:
+                # not the server's failure: the same server, at once, and from now on one page at a time
+                last_error = exc.reason
+                if not server.one_at_a_time:
+                    server.one_at_a_time = True
+                    log.warning(
+                        "%s ends an answer when another request waits (llama-cpp-python's server does unless "
+                        "started with --interrupt_requests false); sending it one page at a time from now on",
+                        server.url,
+                    )
+                continue
             except _Retry as exc:
                 last_error = exc.reason
                 tried.add(server.url)
@@ -344,8 +389,9 @@ class RemoteEngine(VisionEngine):
             )
 
     def _body(
-        self, server: _Server, messages: list[dict[str, Any]], uses_image: bool, max_tokens: int
+        self, server: _Server, messages: list[dict[str, Any]], image_mode: str, max_tokens: int
     ) -> dict:
+        """The request; `image_mode` is the page's mode ("" without an image), sent to vLLM per request."""
         body: dict[str, Any] = {
             "model": server.model,
             "messages": messages,
@@ -356,9 +402,9 @@ class RemoteEngine(VisionEngine):
         }
         if server.kind != "ollama":
             body["chat_template_kwargs"] = {"enable_thinking": False}
-        if server.kind == "vllm" and uses_image:
+        if server.kind == "vllm" and image_mode:
             body["mm_processor_kwargs"] = {
-                "downsample_mode": self.mode,
+                "downsample_mode": image_mode,
                 "max_slice_nums": self.options.max_slices,
             }
         body.update(self.extra_body)
@@ -369,21 +415,21 @@ class RemoteEngine(VisionEngine):
         client: httpx.Client,
         server: _Server,
         messages: list[dict[str, Any]],
-        uses_image: bool,
+        image_mode: str,
         max_tokens: int,
         cancel: threading.Event,
         shown: _Shown,
         on_chunk: ChunkCallback | None,
     ) -> tuple[str, Finish, RunStats]:
-        stats = RunStats(mode=self.mode if uses_image else "")
-        body = self._body(server, messages, uses_image, max_tokens)
+        stats = RunStats(mode=image_mode)
+        body = self._body(server, messages, image_mode, max_tokens)
         deadline = time.monotonic() + self.options.page_timeout_s
         t0 = time.perf_counter()
         text = ""
         think = _ThinkFilter()
         finish = Finish.STOP
         pieces = 0
-        ended = False  # a finish reason or [DONE] came: a stream that stops without one was cut off
+        ended = False  # a finish reason came: a stream that stops without one was cut off
 
         def emit(piece: str) -> None:
             nonlocal text
@@ -414,7 +460,12 @@ class RemoteEngine(VisionEngine):
                             hint="Raise --page-timeout or use a faster server.",
                         )
                     if event.get("[DONE]"):
-                        ended = True
+                        if not ended:  # [DONE] with no finish reason: ended by the server, not finished
+                            raise _Interrupted(
+                                f"the server at {server.url} ended the answer early, without a finish reason "
+                                "(llama-cpp-python's server does so when another request waits: start it with "
+                                "--interrupt_requests false, or use --jobs 1)"
+                            )
                         break
                     if "error" in event:
                         raise EngineError(f"The server at {server.url} failed: {_message(event)}")
@@ -491,6 +542,27 @@ class _Retry(Exception):
         super().__init__(reason)
         self.reason = reason
         self.retry_after = retry_after
+
+
+class _Interrupted(_Retry):
+    """The stream ended with `[DONE]` before any finish reason: the server gave up on this answer for another."""
+
+
+@contextlib.contextmanager
+def _gate(server: _Server, cancel: threading.Event) -> Iterator[bool]:
+    """Holds the server's gate while a page streams, when it takes one page at a time; yields False when cancelled
+    while waiting for it."""
+    if not server.one_at_a_time:
+        yield True
+        return
+    while not server.gate.acquire(timeout=0.1):
+        if cancel.is_set():
+            yield False
+            return
+    try:
+        yield True
+    finally:
+        server.gate.release()
 
 
 def _events(lines: Iterator[str]) -> Iterator[dict[str, Any]]:

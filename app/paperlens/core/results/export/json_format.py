@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 from paperlens.core.names import printable
 from paperlens.core.results.export.markdown import render_markdown
@@ -25,6 +26,8 @@ def document_stats(doc: DocumentResult) -> dict:
         "prompt_tokens": sum(p.stats.prompt_tokens for p in pages),
         "generated_tokens": sum(p.stats.generated_tokens for p in pages),
         "wall_s": round(sum(p.stats.wall_s for p in pages if not p.cached), 3),
+        # pages read in each image mode (in auto mode both; each page's stats say its own)
+        "modes": dict(Counter(p.stats.mode for p in pages if p.stats.mode)),
     }
 
 

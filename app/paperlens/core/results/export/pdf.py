@@ -165,9 +165,9 @@ class _Source:
                     )
             else:
                 self.images = open_document(path)
-                from PIL import Image
+                from paperlens.core.images import open_image
 
-                with Image.open(path) as im:  # the header only: its DPI
+                with open_image(path) as im:  # the header only (its DPI), through the same allow-list
                     self.file_info = dict(im.info)
         except DocumentError as exc:
             if not self.given:
