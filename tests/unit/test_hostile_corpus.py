@@ -1,6 +1,6 @@
-"""The hostile-input corpus (tests/hostile_corpus.py) opened in-process as the window opens files
-(`open_session`) and as the CLI does (`open_document`): each file gives pages or one plain sentence naming it, within
-the pixel budget, in bounded time, and nothing in a file is run."""
+"""The hostile-input corpus (tests/hostile_corpus.py) opened as the window opens files (`open_session`), as the
+CLI does (`open_document`, in the renderer child) and in this process: each file gives pages or one plain sentence
+naming it, within the pixel budget, in bounded time, and nothing in a file is run."""
 
 from __future__ import annotations
 
@@ -112,6 +112,12 @@ OPENERS = {
     "session": (lambda p: open_session([p]), lambda d: d.page_count, lambda d, n: d.page(n)),
     # the CLI and the batch: one document, pages numbered from 0
     "document": (lambda p: open_document(p), lambda d: d.page_count, lambda d, n: d.page(n - 1)),
+    # the same in PaperLens's own process (PAPERLENS_IN_PROCESS=1, and what the renderer child runs)
+    "in-process": (
+        lambda p: open_document(p, isolated=False),
+        lambda d: d.page_count,
+        lambda d, n: d.page(n - 1),
+    ),
 }
 
 
