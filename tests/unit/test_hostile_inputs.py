@@ -27,6 +27,8 @@ def no_subprocess(monkeypatch):
         raise AssertionError(f"a subprocess was started: {args[0] if args else kwargs}")
 
     monkeypatch.setattr(subprocess, "Popen", refuse)
+    # the decoding runs here, where Popen is watched (the renderer child is itself a program PaperLens starts)
+    monkeypatch.setenv("PAPERLENS_IN_PROCESS", "1")
     monkeypatch.setattr(EpsImagePlugin, "gs_binary", "gs")
     monkeypatch.setattr(EpsImagePlugin, "gs_windows_binary", "gs")
 
