@@ -61,3 +61,11 @@ def test_scrolling_through_a_long_document_keeps_thumbnails_within_the_bound(qtb
     bar.setValue(0)
     qtbot.waitUntil(lambda: _in_view_drawn(window, s), timeout=20_000)
     assert 1 in s.thumbnails and len(s.thumbnails) <= BOUND
+
+
+def test_closing_a_document_frees_its_place_in_the_bound(qtbot, window, long_document):
+    qtbot.waitUntil(lambda: _in_view_drawn(window, long_document), timeout=20_000)
+    assert window.cache.thumbnail_count() > 0
+    window.doc_tabs.tabCloseRequested.emit(0)  # the tab's close button
+    assert window.doc_tabs.count() == 0
+    assert window.cache.thumbnail_count() == 0

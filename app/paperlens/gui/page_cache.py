@@ -124,6 +124,10 @@ class PageCache(QObject):
         for key in [k for k in self._images if k[0] == doc_id]:
             del self._images[key]
         self._thumb_failed = {k for k in self._thumb_failed if k[0] != doc_id}
+        s = self._session(doc_id)
+        for key in [k for k in self._thumbs if k[0] == doc_id]:
+            if s is None or s.closed or key[1] not in s.thumbnails:  # closed, or that thumbnail was let go
+                del self._thumbs[key]
         self._thumb_queue = [k for k in self._thumb_queue if k[0] != doc_id]
 
     def stop(self) -> None:
