@@ -165,3 +165,26 @@ def test_a_killed_export_leaves_a_partial_file_that_the_next_export_removes(tmp_
     files.write_atomically([(tmp_path / "other.txt", b"hello")])
     # THEN the dead export's leftover is gone, and the new file is there
     assert sorted(p.name for p in tmp_path.iterdir()) == ["other.txt"]
+
+
+def test_temp_files_untouched_for_a_day_are_removed_even_without_a_dead_pid(tmp_path):
+    # GIVEN leftovers a day old: one whose pid now belongs to a live process (ours: reused), and the old names
+    # earlier versions wrote without a pid
+    import time
+
+    names = {
+        models.STALE_TEMP: f".paperlens-{os.getpid()}-abcd1234.gguf.tmp",
+        models.OLD_STALE_TEMP: ".abcd1234.gguf.tmp",
+        files.STALE_PARTIAL: f".report.md.{os.getpid()}-0123abcd.partial",
+        files.OLD_STALE_PARTIAL: ".report.md.0123abcd.partial",
+    }
+    day_ago = time.time() - tempfiles.STALE_AFTER_S - 60
+    for name in names.values():
+        (tmp_path / name).write_bytes(b"x")
+        os.utime(tmp_path / name, (day_ago, day_ago))
+    (tmp_path / "report.md.partial").write_bytes(b"not ours")
+    os.utime(tmp_path / "report.md.partial", (day_ago, day_ago))
+    # WHEN each kind is looked for THEN each is removed, and a file of another name is not
+    for pattern, name in names.items():
+        assert tempfiles.remove_stale(tmp_path, pattern) == [tmp_path / name]
+    assert [p.name for p in tmp_path.iterdir()] == ["report.md.partial"]

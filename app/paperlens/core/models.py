@@ -300,6 +300,7 @@ def scan_model_dir(folder: str | os.PathLike) -> ModelSet:
     if not folder.is_dir():
         return found
     remove_stale(folder, STALE_TEMP)
+    remove_stale(folder, OLD_STALE_TEMP)
     for path in sorted(folder.glob("*.gguf")):
         if path.name.startswith(".") or ".tmp" in path.name:
             continue
@@ -345,6 +346,8 @@ ByteProgress = Callable[[int, int], None]  # (bytes written, bytes in all)
 # `.paperlens-<writer's pid>-<mkstemp's 8 characters>.gguf.tmp`: removed by the next scan or derivation once that
 # process is gone (a derivation killed mid-write leaves up to 0.9 GB there).
 STALE_TEMP = re.compile(r"\.paperlens-(?P<pid>\d+)-[A-Za-z0-9_]{8}\.gguf\.tmp")
+# the name earlier versions used (no pid): removed once untouched for a day
+OLD_STALE_TEMP = re.compile(r"\.[a-z0-9_]{8}\.gguf\.tmp")
 
 
 def _rewrite_gguf(

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import os
 import re
+import time
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -43,9 +44,13 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+STALE_AFTER_S = 24 * 3600  # untouched this long, a temporary file has no writer (even if its pid was reused)
+
+
 def remove_stale(folder: Path, pattern: re.Pattern[str]) -> list[Path]:
-    """Removes the files in `folder` whose name matches `pattern` (its group `pid` the writer's process id) and
-    whose writer is no longer running. Returns the files removed; never raises."""
+    """Removes the files in `folder` whose name matches `pattern` and whose writer is gone: the process named by the
+    group `pid` is not running, or (a pid since reused, or a name without one) the file was not written to for a
+    day. Returns the files removed; never raises."""
     removed: list[Path] = []
     try:
         entries = list(os.scandir(folder))
@@ -55,15 +60,16 @@ def remove_stale(folder: Path, pattern: re.Pattern[str]) -> list[Path]:
         match = pattern.fullmatch(entry.name)
         if not match:
             continue
-        pid = int(match.group("pid"))
-        if pid == os.getpid() or (os.name == "posix" and pid_alive(pid)):
-            continue
+        pid = int(match["pid"]) if "pid" in pattern.groupindex else None
         with contextlib.suppress(OSError):
             if not entry.is_file(follow_symlinks=False):
                 continue
+            old = time.time() - entry.stat(follow_symlinks=False).st_mtime > STALE_AFTER_S
+            if not old and (pid is None or pid == os.getpid() or (os.name == "posix" and pid_alive(pid))):
+                continue
             os.unlink(entry.path)  # on Windows refused while the writer still holds it open
             removed.append(Path(entry.path))
-            log.info("removed %s, left by a writer that stopped (process %d)", entry.name, pid)
+            log.info("removed %s, left by a writer that stopped", entry.name)
     return removed
 
 

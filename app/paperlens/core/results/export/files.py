@@ -130,6 +130,7 @@ def _write_bytes(fd: int, data: bytes) -> None:
 # `.<start of the target's name>.<writer's pid>-<8 hex digits>.partial`: one left by an export that was killed before
 # its rename is removed by the next export into that folder, once its writer is gone.
 STALE_PARTIAL = re.compile(r"\..{1,40}\.(?P<pid>\d+)-[0-9a-f]{8}\.partial", re.DOTALL)
+OLD_STALE_PARTIAL = re.compile(r"\..{1,40}\.[0-9a-f]{8}\.partial", re.DOTALL)  # earlier versions: after a day
 
 
 def _write_temp(path: Path, data: bytes) -> Path:
@@ -160,6 +161,7 @@ def write_atomically(files: list[tuple[Path, bytes]]) -> None:
         check_target(path)
     for folder in {p.parent for p, _ in files}:
         remove_stale(folder, STALE_PARTIAL)
+        remove_stale(folder, OLD_STALE_PARTIAL)
     temps: list[tuple[Path, Path]] = []
     current = files[0][0] if files else Path()
     try:
