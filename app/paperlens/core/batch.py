@@ -305,7 +305,8 @@ def run_batch(
         elif write is not None and not outcome.failed_pages and not outcome.pages:
             outcome.status, outcome.error = "failed", "The document has no pages."
         elif write is not None and not outcome.failed_pages:  # said in the summary, or it would seem lost
-            summary.skipped.append((item.path, "every page was skipped (blank), so nothing was written"))
+            why = ", ".join(sorted({str(p.skipped) for p in result.pages if p.skipped})) or "skipped"
+            summary.skipped.append((item.path, f"every page was skipped ({why}), so nothing was written"))
         _finish(summary, outcome, cb, progress)
     summary.seconds = time.perf_counter() - t_start
     return summary
