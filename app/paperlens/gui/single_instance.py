@@ -15,7 +15,7 @@ import json
 import logging
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, QTimer
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
 log = logging.getLogger(__name__)
@@ -107,4 +107,6 @@ class InstanceServer(QObject):
         socket.write(b"ok\n")
         socket.flush()
         log.info("another launch handed over %d file(s)", len(files))
-        self.on_files(files)
+        # Not from inside the socket's readyRead: opening waits in a local event loop, in which the socket may be
+        # disconnected and deleted; Qt would then go on with a deleted socket (a crash seen under load).
+        QTimer.singleShot(0, lambda: self.on_files(files))
