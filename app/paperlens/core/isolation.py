@@ -490,6 +490,16 @@ def serve(conn: Connection, memory_limit: int) -> None:
     from paperlens.core import documents
 
     docs: dict[int, Any] = {}
+    try:
+        _serve_requests(conn, memory_limit, documents, docs)
+    except (
+        EOFError,
+        OSError,
+    ):  # the parent went away (closed, killed) while we answered: nobody is left to tell
+        return
+
+
+def _serve_requests(conn: Connection, memory_limit: int, documents: Any, docs: dict[int, Any]) -> None:
     while True:
         try:
             message = conn.recv()
@@ -542,6 +552,8 @@ def serve(conn: Connection, memory_limit: int) -> None:
 def _send_error(conn: Connection, exc: DocumentError) -> None:
     try:
         conn.send(("err", exc))
+    except OSError:  # the parent is gone
+        raise
     except Exception:  # noqa: BLE001 - an exception that does not pickle: its sentence still goes
         conn.send(("err", DocumentError(str(exc))))
 
