@@ -10,9 +10,11 @@ are rendered first and kept; keeping every thumbnail of a 10,000-page document w
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from collections.abc import Callable
 
+from PIL import Image
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QImage
 
@@ -22,6 +24,20 @@ from paperlens.gui.pages import THUMB_HEIGHT, THUMB_WIDTH
 
 FULL_IMAGE_CACHE = 4  # rendered page images (QImage) kept for quick switching back
 THUMBNAIL_CACHE = 300  # thumbnails kept, all documents together (110 x 150 x 4 bytes each: about 20 MB)
+
+
+# The page view shows at most this many pixels: an A4 page at 300 dpi (8.7 MP) is shown whole; a poster-sized page,
+# rendered at up to 40 MP for the model, is shown at a lower resolution (the model still reads all of it).
+DISPLAY_PIXELS = 16_000_000
+
+
+def for_display(image: Image.Image) -> Image.Image:
+    """`image`, or a smaller copy of it when it has more than DISPLAY_PIXELS (called on the pool)."""
+    pixels = image.width * image.height
+    if pixels <= DISPLAY_PIXELS:
+        return image
+    f = math.sqrt(DISPLAY_PIXELS / pixels)
+    return image.resize((max(1, int(image.width * f)), max(1, int(image.height * f))), Image.Resampling.BOX)
 
 
 def thumbnail_of(image: QImage) -> QImage:
@@ -77,10 +93,14 @@ class PageCache(QObject):
             return
         self._render_pending.add(key)
 
-        def work() -> QImage:
-            return pil_to_qimage(s.display_page(n).image)
+        def work() -> tuple[QImage, QImage]:
+            # everything heavy here, on the pool: the GUI thread only turns a picture of at most DISPLAY_PIXELS
+            # into a pixmap (a 40-megapixel poster page cost it 90 ms)
+            image = pil_to_qimage(for_display(s.display_page(n).image))
+            return image, thumbnail_of(image)
 
-        def done(image: QImage) -> None:
+        def done(images: tuple[QImage, QImage]) -> None:
+            image, thumbnail = images
             self._render_pending.discard(key)
             if self._stopped or s.closed:  # the window or the document closed while the page rendered
                 return
@@ -89,7 +109,7 @@ class PageCache(QObject):
                 self._images.popitem(last=False)
             self.image_ready.emit(s, n, image)
             if n not in s.thumbnails:
-                self._set_thumbnail(s, n, thumbnail_of(image))
+                self._set_thumbnail(s, n, thumbnail)
 
         def failed(message: str) -> None:
             self._render_pending.discard(key)
