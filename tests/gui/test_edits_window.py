@@ -153,6 +153,7 @@ def test_parse_again_on_a_page_not_edited_does_not_ask(qtbot, window, monkeypatc
 def test_results_parsed_in_another_mode_are_shown_with_their_mode(qtbot, open_window, pdf):
     # GIVEN page 1 parsed in 4x
     window = open_window()
+    window.mode_box.setCurrentIndex(window.mode_box.findData("4x"))
     window.open_paths([pdf])
     window.parse_current_page()
     wait_idle(qtbot, window)

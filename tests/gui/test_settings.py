@@ -9,7 +9,7 @@ from paperlens.gui.settings import RECENT_LIMIT
 def test_defaults_are_declared_values(settings):
     # GIVEN a fresh settings file
     # THEN every value is its declared default, with its declared type
-    assert settings.mode == "4x"
+    assert settings.mode == "auto"
     assert settings.device == "auto"
     assert settings.gpu_layers == -1
     assert settings.threads == 0
@@ -40,7 +40,7 @@ def test_junk_in_the_file_falls_back_to_the_default(settings):
     settings.qsettings.setValue("model/threads", "many")
     settings.qsettings.setValue("documents/recent", "{not json")
     # THEN reading them gives the defaults instead of raising
-    assert settings.mode == "4x"
+    assert settings.mode == "auto"
     assert settings.threads == 0
     assert settings.recent_files == []
 

@@ -410,8 +410,8 @@ def test_mode_switch_reloads_the_engine_with_the_new_mode(qtbot, window, fake_fa
     window.add_captured_pages([page_image("two")])
     window.parse_current_page()
     wait_idle(qtbot, window)
-    assert [spec.mode for spec in fake_factory.specs] == ["4x", "16x"]
-    assert window.settings.mode == "16x"
+    assert [spec.mode for spec in fake_factory.specs] == ["auto", "4x"]  # auto is the default
+    assert window.settings.mode == "4x"
 
 
 @pytest.mark.parametrize(
@@ -461,7 +461,7 @@ def test_settings_dialog_writes_values_and_the_engine_reloads_with_them(
     before = window._engine_options()
     dialog = SettingsDialog(window.settings, "/default/models", window)
     qtbot.addWidget(dialog)
-    assert dialog.mode.currentData() == "4x" and dialog.threads.value() == 0
+    assert dialog.mode.currentData() == "auto" and dialog.threads.value() == 0
     dialog.model_dir.setText(str(tmp_path))
     dialog.mode.setCurrentIndex(dialog.mode.findData("16x"))
     dialog.device.setCurrentIndex(dialog.device.findData("cpu"))

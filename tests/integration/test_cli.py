@@ -70,6 +70,8 @@ def test_parse_json_prints_stats_for_every_page(tiny_model_dir, page_png, capsys
             "json",
             "--max-tokens",
             "8",
+            "--mode",
+            "4x",
             "-q",
         ]
     )
@@ -78,7 +80,7 @@ def test_parse_json_prints_stats_for_every_page(tiny_model_dir, page_png, capsys
     (page,) = out["pages"]
     assert page["page"] == 1 and isinstance(page["markdown"], str)
     assert set(page["stats"]) >= STATS_KEYS
-    assert page["stats"]["mode"] == "4x" and page["stats"]["image_tokens"] == 2223  # 4x is the default
+    assert page["stats"]["mode"] == "4x" and page["stats"]["image_tokens"] == 2223
 
 
 def test_second_parse_comes_from_the_cache_and_no_cache_runs_again(tiny_model_dir, page_png, capsys):
@@ -153,7 +155,20 @@ def test_prompt_that_overflows_the_context_exits_4_and_writes_nothing(
     tiny_model_dir, page_png, tmp_path, capsys
 ):
     out = tmp_path / "out.json"
-    rc = main(["parse", str(page_png), "--model-dir", str(tiny_model_dir), "--ctx", "1024", "-o", str(out)])
+    rc = main(
+        [
+            "parse",
+            str(page_png),
+            "--model-dir",
+            str(tiny_model_dir),
+            "--mode",
+            "4x",
+            "--ctx",
+            "1024",
+            "-o",
+            str(out),
+        ]
+    )
     err = capsys.readouterr().err
     assert rc == 4 and "context" in err and "16x" in err
     assert not out.exists()

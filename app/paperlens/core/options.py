@@ -17,9 +17,9 @@ class Mode(str, Enum):
     for dense pages, 16x for sparse ones, by the measure in `paperlens.core.density` (docs/adr/0009-auto-mode.md).
     """
 
-    X4 = "4x"  # dense OCR: the ViT merger skipped, 4 times more image tokens (the default)
+    X4 = "4x"  # dense OCR: the ViT merger skipped, 4 times more image tokens
     X16 = "16x"  # the official projector: faster, for sparse pages and photos
-    AUTO = "auto"  # 4x or 16x per page, by how much small text the page holds
+    AUTO = "auto"  # 4x or 16x per page, by how much small text the page holds (the default)
 
     def __str__(self) -> str:
         return self.value
@@ -37,8 +37,9 @@ class Device(str, Enum):
 MODES: tuple[str, ...] = tuple(m.value for m in Mode)  # what a user may choose
 IMAGE_MODES: tuple[str, ...] = (Mode.X4.value, Mode.X16.value)  # what a page is read in (a projector each)
 DEVICES: tuple[str, ...] = tuple(d.value for d in Device)
-# 4x until the full-size benchmark of auto mode (tests/benchmarks/auto_bench.py) says auto pays: docs/adr/0009.
-DEFAULT_MODE = Mode.X4.value
+# Auto: on the full-size twin a mixed 10-page document took 0.73 of all-4x, every dense page still read in 4x
+# (tests/benchmarks/auto_bench.py, docs/adr/0009-auto-mode.md).
+DEFAULT_MODE = Mode.AUTO.value
 DEFAULT_DEVICE = Device.AUTO.value
 # A 4x A4 page is ~2,300 image tokens; 8192 leaves room for a long Markdown page.
 DEFAULT_N_CTX = 8192
