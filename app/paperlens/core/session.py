@@ -449,6 +449,11 @@ def open_session(
     try:
         for path in paths:
             if not path.exists():
+                if path.is_symlink():  # exists() is False for a link to nothing and for a loop of links
+                    raise DocumentError(
+                        f"{path.name} is a link that leads to no file (its target is missing, or links point "
+                        "at each other in a loop)."
+                    )
                 raise DocumentError(f"{path.name} does not exist (it may have been moved or deleted).")
             session.add_document(_open_one(path, dpi, ask_password), source=str(path))
     except BaseException:
