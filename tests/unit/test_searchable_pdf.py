@@ -209,3 +209,31 @@ def test_a_rotated_page_gets_its_text_over_the_lines_as_shown(tmp_path) -> None:
     for (text, _), box in zip(lines, found, strict=True):
         hits = [h * page.rotation_matrix for h in page.search_for(" ".join(text.split()[:3]))]
         assert any(abs(h.y0 - box.y0) < 4 and abs(h.x0 - box.x0) < 4 for h in hits), text
+
+
+def test_a_page_that_can_no_longer_be_drawn_costs_that_page_not_the_export(tmp_path) -> None:
+    from collections.abc import Mapping
+
+    from paperlens.core.errors import DocumentError
+
+    class Pages(Mapping):  # a window session's pages, rendered when the export asks: page 2's file is gone
+        def __getitem__(self, number):
+            if number == 2:
+                raise DocumentError("scan2.png does not exist (it may have been moved or deleted).")
+            return Image.new("RGB", (600, 800), "white")
+
+        def __contains__(self, number):
+            return number in (1, 2)
+
+        def __iter__(self):
+            return iter((1, 2))
+
+        def __len__(self):
+            return 2
+
+    doc = DocumentResult(
+        "Captures", [PageResult(1, "First page"), PageResult(2, "Second page")], page_images=Pages()
+    )
+    (out,) = export.export(doc, "pdf", tmp_path / "out.pdf")
+    pdf = pymupdf.open(out)
+    assert pdf.page_count == 1 and "First page" in pdf[0].get_text()

@@ -176,7 +176,10 @@ class _Source:
     def image(self, number: int) -> tuple[Image.Image | None, float | None]:
         """Page `number`'s picture and its DPI (None when unknown), or (None, None) when there is none."""
         if number in self.given:
-            im = self.given[number]
+            try:  # rendered only now (a session's page): a file gone meanwhile costs this page, not the export
+                im = self.given[number]
+            except (KeyError, DocumentError):
+                return None, None
             return im, _file_dpi(im, {})
         if self.images is not None and number <= self.images.page_count:
             try:
