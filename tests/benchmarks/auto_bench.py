@@ -61,21 +61,15 @@ def run_one(
     from PIL import Image
 
     from paperlens.core.density import measure
-    from paperlens.core.engine import EngineConfig, LlamaEngine
+    from paperlens.core.engine import LlamaEngine
     from paperlens.core.engine.images import peak_rss_mb
     from paperlens.core.models import scan_model_dir
     from paperlens.core.page import Page
     from paperlens.core.pipeline import PageSource, parse_pages
+    from tests.benchmarks.worker import fixed_length_config
 
     pages = [Page(Image.open(p).convert("RGB"), number=n) for n, p in enumerate(images, 1)]
-    config = EngineConfig(
-        mode=mode,
-        device=device,
-        n_threads=threads,
-        max_tokens=tokens,
-        suppress_eos=True,
-        repetition_guard=False,
-    )
+    config = fixed_length_config(mode, device, threads, max_tokens=tokens)
     engine = LlamaEngine(scan_model_dir(model_dir), config)
     engine.preflight()
     t0 = time.perf_counter()

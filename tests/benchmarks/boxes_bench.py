@@ -62,22 +62,14 @@ def measure(args) -> dict:
     """One mode, in this process: the first answer, then the boxes question on the kept page."""
     from PIL import Image
 
-    from paperlens.core.engine import EngineConfig, LlamaEngine
+    from paperlens.core.engine import LlamaEngine
     from paperlens.core.models import scan_model_dir
     from paperlens.core.page import Page
     from paperlens.core.pipeline import locate_answer
     from paperlens.core.prompts import ask_task, build_prompt, locate_task
+    from tests.benchmarks.worker import fixed_length_config
 
-    cfg = EngineConfig(
-        mode=args.mode,
-        device=args.device,
-        n_ctx=8192,
-        n_threads=args.threads,
-        temperature=0.0,
-        repeat_penalty=1.0,
-        repetition_guard=False,  # a random model loops; every token is decoded
-        suppress_eos=True,  # fixed lengths: the twin would stop anywhere
-    )
+    cfg = fixed_length_config(args.mode, args.device, args.threads)
     engine = LlamaEngine(scan_model_dir(args.model_dir), cfg)
     engine.load()
     page = Page(image=Image.open(args.image).convert("RGB"), number=1, label="Page 1", source=str(args.image))

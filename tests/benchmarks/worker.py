@@ -31,21 +31,34 @@ def page_seconds(ttft: float, tok_s: float, tokens: int) -> float:
     return ttft + (tokens - 1) / tok_s if tok_s > 0 else float("nan")
 
 
+def fixed_length_config(mode: str, device: str, threads: int | None, **extra):
+    """The benchmarks' engine settings: greedy, no repeat penalty, no repetition guard (a random twin loops) and end
+    of text suppressed (it would stop anywhere), so every run decodes exactly the tokens asked for."""
+    from paperlens.core.engine import EngineConfig
+
+    settings = dict(
+        mode=mode,
+        device=device,
+        n_ctx=8192,
+        n_threads=threads,
+        temperature=0.0,
+        repeat_penalty=1.0,
+        repetition_guard=False,
+        suppress_eos=True,
+    )
+    return EngineConfig(**{**settings, **extra})
+
+
 def run_paperlens(args) -> dict:
-    from paperlens.core.engine import EngineConfig, LlamaEngine
+    from paperlens.core.engine import LlamaEngine
     from paperlens.core.models import scan_model_dir
     from paperlens.core.prompts import ask_task, parse_task
 
-    cfg = EngineConfig(
-        mode=args.mode,
-        device=args.device,
-        n_ctx=8192,
-        n_threads=args.threads,
+    cfg = fixed_length_config(
+        args.mode,
+        args.device,
+        args.threads,
         max_tokens=args.tokens,
-        temperature=0.0,
-        repeat_penalty=1.0,
-        repetition_guard=False,  # a random model loops; the benchmark wants every token decoded
-        suppress_eos=True,
         low_memory=args.low_memory,  # the mode's Q8_0 projector (derived before any timing by the harness)
     )
     engine = LlamaEngine(scan_model_dir(args.model_dir), cfg)

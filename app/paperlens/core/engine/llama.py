@@ -64,9 +64,8 @@ log = logging.getLogger(__name__)
 class EngineConfig:
     """How to load and run the model. Defaults are the ones measured best on a 2-core CPU (see README)."""
 
-    mode: str = (
-        DEFAULT_MODE  # "4x" (dense OCR, default), "16x" (4x fewer image tokens, faster) or "auto" (per page)
-    )
+    # "auto" (the default: 4x or 16x per page), "4x" (dense OCR) or "16x" (4x fewer image tokens, faster)
+    mode: str = DEFAULT_MODE
     device: str = "auto"  # "cpu", "gpu" or "auto" (GPU when this llama-cpp-python build can offload)
     gpu_layers: int = -1  # text layers to offload on GPU (-1 = all)
     n_threads: int | None = None  # None: all physical cores
