@@ -82,3 +82,14 @@ def test_the_switch_is_restored_from_the_settings(make_window, settings):
     settings.join_tables = False
     window = make_window(settings=settings)
     assert not window.tables.join.isChecked()
+
+
+def test_showing_a_page_of_a_long_document_reads_only_the_pages_its_table_can_reach():
+    from paperlens.gui import tables_view
+
+    pages = [(n, f"# Page {n}\n\nText.\n") for n in range(1, 501)]
+    pages[99], pages[100] = (100, PAGE_1), (101, PAGE_2)  # a table over pages 100-101
+    tables_view._page_tables.cache_clear()
+    (joined,) = tables_view.tables_on_page(pages, 101)
+    assert joined.pieces == [100, 101] and joined.table.n_rows == 5
+    assert tables_view._page_tables.cache_info().misses <= 4  # pages 99-102, not 500

@@ -48,11 +48,28 @@ def tables_on_page(pages: Iterable[tuple[int, str]], page: int, *, join: bool = 
     """The tables to show for `page`, as PlacedTables: its own, or (with `join`) each joined with the pieces of the
     neighbouring pages it continues or is continued by, exactly as the exports join them.
 
-    `pages` is (page number, Markdown) of every page with a result, in page order.
+    `pages` is (page number, Markdown) of every page with a result, in page order. Only the pages a chain through
+    `page` could reach are read (each link needs a table ending one page and one opening the next), so showing a
+    page of a long document reads a few pages' Markdown, not all of it (this runs on the GUI thread).
     """
     from paperlens.core.results.tables.merge import merge_across_pages
 
-    placed = [t for n, md in pages if md.strip() for t in _page_tables(n, md)]
+    text = {n: md for n, md in pages if md.strip()}
+
+    def tables(n: int) -> tuple:
+        return _page_tables(n, text[n]) if n in text else ()
+
+    def linked(n: int) -> bool:  # page n ends in a table and page n + 1 opens with one
+        a, b = tables(n), tables(n + 1)
+        return bool(a and b and a[-1].last_block and b[0].first_block)
+
+    first = last = page
+    if join:
+        while first - 1 in text and linked(first - 1):
+            first -= 1
+        while last + 1 in text and linked(last):
+            last += 1
+    placed = [t for n in range(first, last + 1) for t in tables(n)]
     if join:
         placed = merge_across_pages(placed)
     return [t for t in placed if page in t.pieces and t.table.rows]
